@@ -1,0 +1,172 @@
+"""Bylines: "记者 胡佳英 通讯员 倪春军" → [{name, role}, …].
+
+Real bylines come in many shapes: `■记 者 华婷婷` (the role spaced for justification),
+`摄影 王 强` (the name spaced), several names after one role, `（记者 张三 通讯员 李四）` and
+`本报讯（记者 X）`. This module is the one definition of "byline" for extract and validate.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from builder.text import SPACES, is_cjk
+
+# Printed role words, longest first so that 摄影记者 wins over 摄影 and 记者.
+ROLE_WORDS: dict[str, str] = {
+    "本报记者": "reporter",
+    "融媒记者": "reporter",
+    "全媒体记者": "reporter",
+    "融媒体记者": "reporter",
+    "首席记者": "reporter",
+    "见习记者": "reporter",
+    "实习记者": "reporter",
+    "特约记者": "reporter",
+    "摄影记者": "photographer",
+    "记者": "reporter",
+    "通讯员": "correspondent",
+    "特约通讯员": "correspondent",
+    "摄影": "photographer",
+    "摄像": "photographer",
+    "图": "photographer",
+    "责任编辑": "editor",
+    "责编": "editor",
+    "编辑": "editor",
+    "校对": "editor",
+    "撰稿": "other",
+    "整理": "other",
+    "文": "other",
+    "实习生": "other",
+}
+_ROLES_BY_LENGTH = sorted(ROLE_WORDS, key=len, reverse=True)
+ROLE_NAMES = ("reporter", "correspondent", "photographer", "editor", "other")
+
+BYLINE_MARKERS = "■□●◆"
+_DATELINE_RE = re.compile(r"^(本报讯|本报消息|新华社[^（(]{0,12}电)")
+_WRAPPERS_RE = re.compile(r"^[（(【\[]\s*(.*?)\s*[）)】\]]$")
+_SPLIT_RE = re.compile(f"[{SPACES}\t/／、，,]+")
+_MAX_NAME = 5
+
+
+@dataclass(frozen=True)
+class Author:
+    name: str
+    role: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"name": self.name, "role": self.role}
+
+
+@dataclass(frozen=True)
+class Byline:
+    """A parsed byline: its canonical text, the people, and roles printed without a name."""
+
+    text: str
+    authors: tuple[Author, ...]
+    empty_roles: tuple[str, ...]
+
+
+def strip_marker(line: str) -> str:
+    """Remove the ■ marker, a leading dateline and the brackets around a byline."""
+    s = line.strip(SPACES + "\t")
+    s = s.lstrip(BYLINE_MARKERS).strip(SPACES)
+    s = _DATELINE_RE.sub("", s).strip(SPACES)
+    m = _WRAPPERS_RE.match(s)
+    return m.group(1) if m else s
+
+
+def _merge_role_tokens(tokens: list[str]) -> list[str]:
+    """Rejoin a role word spaced for justification: `记 者` → `记者`."""
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        for size in (3, 2):
+            joined = "".join(tokens[i : i + size])
+            if i + size <= len(tokens) and joined in ROLE_WORDS and all(len(t) == 1 for t in tokens[i : i + size]):
+                out.append(joined)
+                i += size
+                break
+        else:
+            out.append(tokens[i])
+            i += 1
+    return out
+
+
+def _split_glued_role(token: str) -> list[str]:
+    """`记者胡佳英` → [`记者`, `胡佳英`]; only roles of two or more characters are split off."""
+    if token in ROLE_WORDS:
+        return [token]
+    for role in _ROLES_BY_LENGTH:
+        if len(role) >= 2 and token.startswith(role) and len(token) > len(role):
+            rest = token[len(role) :]
+            if all(is_cjk(c) for c in rest):
+                return [role, *_split_glued_role(rest)]
+    return [token]
+
+
+def tokens_of(line: str) -> list[str]:
+    raw = [t for t in _SPLIT_RE.split(strip_marker(line)) if t]
+    merged = _merge_role_tokens(raw)
+    return [piece for token in merged for piece in _split_glued_role(token)]
+
+
+def parse(line: str) -> Byline | None:
+    """Parse a byline; None when the line is not a byline at all.
+
+    Consecutive single-character tokens after a role are one spaced name (`王 强` → `王强`):
+    a Chinese personal name has at least two characters.
+    """
+    tokens = tokens_of(line)
+    if not tokens or tokens[0] not in ROLE_WORDS:
+        return None
+    groups: list[tuple[str, list[str]]] = []
+    pending = ""
+    for token in tokens:
+        if token in ROLE_WORDS and not (pending and len(token) == 1):
+            if pending:
+                groups[-1][1].append(pending)
+                pending = ""
+            groups.append((token, []))
+            continue
+        if not _looks_like_name_part(token):
+            return None
+        if len(token) == 1:
+            pending += token
+            continue
+        if pending:
+            groups[-1][1].append(pending)
+            pending = ""
+        groups[-1][1].append(token)
+    if pending:
+        groups[-1][1].append(pending)
+    authors = tuple(Author(name, ROLE_WORDS[role]) for role, names in groups for name in names)
+    empty = tuple(role for role, names in groups if not names)
+    text = " ".join(" ".join([role, *names]) for role, names in groups)
+    return Byline(text=text, authors=authors, empty_roles=empty)
+
+
+def _looks_like_name_part(token: str) -> bool:
+    return 0 < len(token) <= _MAX_NAME and all(c.isalpha() or c == "·" for c in token)
+
+
+def is_byline(line: str) -> bool:
+    """True for a line that is only a byline (with or without the ■ marker)."""
+    stripped = line.strip(SPACES + "\t")
+    if not stripped:
+        return False
+    if stripped[0] in BYLINE_MARKERS:
+        return True
+    parsed = parse(stripped)
+    return parsed is not None and bool(parsed.authors) and len(stripped) <= 60
+
+
+def authors_of(byline: str) -> list[dict[str, str]]:
+    """The `authors` list for a byline string; an empty list when it does not parse."""
+    parsed = parse(byline)
+    return [a.as_dict() for a in parsed.authors] if parsed else []
+
+
+def canonical(byline: str) -> str:
+    """The byline as the schema stores it: no marker, roles and names single-spaced."""
+    parsed = parse(byline)
+    return parsed.text if parsed else strip_marker(byline)

@@ -1,0 +1,77 @@
+"""Every rule's stable id, short name, severity and default hint, in one table.
+
+Ids never change meaning once released: `F` file, `S` schema, `C` content, `D` corpus.
+The README's rule table and `newsset rules` are printed from this table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from builder.diagnostics import ERROR, WARNING
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    id: str
+    name: str
+    severity: str
+    summary: str
+    hint: str
+    fixable: bool = False
+
+
+_SPECS = [
+    RuleSpec("F001", "not-utf8", ERROR, "file is not UTF-8", "re-save the file as UTF-8"),
+    RuleSpec("F002", "front-matter", ERROR, "missing or broken YAML front matter",
+             "start the file with '---', one 'field: value' per line, then '---' and the body"),
+    RuleSpec("F003", "invalid-json", ERROR, "a JSONL line that is not a JSON object",
+             "write one JSON object per line"),
+    RuleSpec("F004", "duplicate-key", ERROR, "a field given twice in the front matter",
+             "keep one of the two lines"),
+    RuleSpec("F005", "unreadable", ERROR, "a path that cannot be read", "check the path"),
+    RuleSpec("S001", "missing-field", ERROR, "a required field is missing", "add the field"),
+    RuleSpec("S002", "unknown-field", ERROR, "a field the schema does not know",
+             "remove it or fix its name"),
+    RuleSpec("S003", "wrong-type", ERROR, "a value of the wrong type", "give a value of the right type"),
+    RuleSpec("S004", "bad-format", ERROR, "a value not in the required format", "follow the format"),
+    RuleSpec("S005", "out-of-bounds", ERROR, "a value too short, too long, too small or too large",
+             "keep the value within its bounds"),
+    RuleSpec("S006", "bad-value", ERROR, "a value not among the allowed ones", "use an allowed value"),
+    RuleSpec("S007", "invalid-date", ERROR, "a date that is not a real calendar date",
+             "write a real date as YYYY-MM-DD"),
+    RuleSpec("S008", "id-mismatch", ERROR, "the id's date or page disagrees with the record",
+             "make the id's date and page label match the date and page fields"),
+    RuleSpec("C101", "hard-wrap", ERROR, "lines of a paragraph still hard-wrapped at the column width",
+             "join the lines of the paragraph into one (newsset fix does it)", fixable=True),
+    RuleSpec("C102", "doubled-headline", ERROR, "a bold title the PDF printed twice (XX as XXXX)",
+             "keep one copy of the title"),
+    RuleSpec("C103", "byline-in-body", ERROR, "a byline or ■ marker left in the body",
+             "move the byline to the 'byline' field and delete it from the body"),
+    RuleSpec("C104", "bad-character", ERROR, "U+FFFD, a control character or an invisible mark",
+             "replace it with the character printed on the page"),
+    RuleSpec("C105", "empty-body", ERROR, "the body has no text", "add the article's text"),
+    RuleSpec("C106", "byline-without-name", ERROR, "a role in the byline with no name after it",
+             "add the name after the role, or remove the role"),
+    RuleSpec("C201", "cjk-spacing", WARNING, "justification spaces between CJK characters",
+             "delete the spaces (newsset fix does it)", fixable=True),
+    RuleSpec("C202", "halfwidth-punctuation", WARNING, "half-width punctuation inside Chinese text",
+             "use the full-width mark (newsset fix does it)", fixable=True),
+    RuleSpec("C203", "unbalanced-brackets", WARNING, "a quote or bracket without its partner",
+             "check the page and add or remove the mark"),
+    RuleSpec("C204", "not-nfc", WARNING, "text not in Unicode NFC", "normalise to NFC (newsset fix does it)",
+             fixable=True),
+    RuleSpec("C205", "short-body", WARNING, "a suspiciously short body",
+             "check that the whole article was copied"),
+    RuleSpec("C206", "long-headline", WARNING, "a suspiciously long headline",
+             "check that body text did not slip into the headline"),
+    RuleSpec("C207", "byline-authors-mismatch", WARNING, "authors disagree with the byline",
+             "make 'authors' list the people of 'byline', or drop 'authors' to derive it"),
+    RuleSpec("C208", "unparsed-byline", WARNING, "a byline whose roles and names cannot be read",
+             "write it as roles followed by names, e.g. 记者 李雨婷 摄影 王强, or give 'authors'"),
+    RuleSpec("D301", "duplicate-id", ERROR, "two records share an id", "give each article its own id"),
+    RuleSpec("D302", "duplicate-body", WARNING, "two records have the same body",
+             "remove the duplicate, or check that the right text was pasted"),
+]
+
+RULES: dict[str, RuleSpec] = {spec.id: spec for spec in _SPECS}

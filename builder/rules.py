@@ -1,0 +1,292 @@
+"""Content rules for cleaned newspaper text: one small function per rule.
+
+A rule takes one record with its source lines and yields diagnostics. Rules share their
+definitions of "hard wrap", "byline", "justification space" with the extractor through
+`builder.text` and `builder.bylines`, so what extract removes is exactly what validate flags.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from builder import bylines, text
+from builder.catalog import RULES
+from builder.diagnostics import Diagnostic
+from builder.sources import Paragraph, Source
+
+TITLE_FIELDS = ("kicker", "headline", "subheadline")
+TEXT_FIELDS = ("source", "section", *TITLE_FIELDS, "byline")
+SHORT_BODY = 40
+LONG_HEADLINE = 48
+
+Rule = Callable[[Source], Iterator[Diagnostic]]
+CONTENT_RULES: dict[str, Rule] = {}
+
+
+def rule(rule_id: str) -> Callable[[Rule], Rule]:
+    """Register a content rule under its stable id."""
+
+    def register(func: Rule) -> Rule:
+        CONTENT_RULES[rule_id] = func
+        return func
+
+    return register
+
+
+def diagnostic(
+    src: Source, rule_id: str, message: str, line: int | None = None, col: int = 1,
+    hint: str = "", pointer: str = "",
+) -> Diagnostic:
+    spec = RULES[rule_id]
+    return Diagnostic(
+        file=src.path, line=line or src.line, col=col, rule=rule_id, severity=spec.severity,
+        message=message, hint=hint or spec.hint, name=spec.name, pointer=pointer,
+        record=src.record_id,
+    )
+
+
+def at_offset(src: Source, para: Paragraph, offset: int) -> tuple[int, int]:
+    """Line and column of a character of a paragraph (.md keeps the paragraph's own lines)."""
+    if src.format != "md":
+        return para.line, src.col_of("body")
+    before = para.text[:offset]
+    line = para.line + before.count("\n")
+    return line, offset - (before.rfind("\n") + 1) + 1
+
+
+def string_fields(src: Source, names: tuple[str, ...]) -> Iterator[tuple[str, str]]:
+    for name in names:
+        value = src.data.get(name)
+        if isinstance(value, str):
+            yield name, value
+
+
+def body_of(src: Source) -> str | None:
+    body = src.data.get("body")
+    return body if isinstance(body, str) else None
+
+
+def snippet(value: str, width: int = 24) -> str:
+    return value if len(value) <= width else value[: width - 1] + "…"
+
+
+# --- errors ------------------------------------------------------------------------------
+
+@rule("C101")
+def hard_wrap(src: Source) -> Iterator[Diagnostic]:
+    """Lines of a paragraph still broken where the column ended."""
+    if src.format == "md":
+        for para in src.paragraphs:
+            if "\n" in para.text:
+                first = para.text.split("\n", 1)[0]
+                yield diagnostic(src, "C101", f"paragraph is hard-wrapped: '{snippet(first)}' continues "
+                                 "on the next line", line=para.line + 1, pointer="/body")
+        return
+    lines = [p.text for p in src.paragraphs]
+    for start, end in wrapped_runs(lines):
+        yield diagnostic(src, "C101", f"paragraphs {start + 1}–{end} look like one paragraph hard-wrapped "
+                         f"at the column width ('{snippet(lines[start])}')", pointer="/body",
+                         col=src.col_of("body"))
+
+
+def wrapped_runs(lines: list[str], min_lines: int = 3) -> Iterator[tuple[int, int]]:
+    """Runs [start, end) of paragraphs that are really one hard-wrapped paragraph."""
+    start = 0
+    while start < len(lines):
+        end = start
+        while end < len(lines) and not text.ends_sentence(lines[end]) and lines[end].strip():
+            end += 1
+        run = lines[start : min(end + 1, len(lines))]
+        if len(run) >= min_lines and text.is_wrapped_run(run):
+            yield start, start + len(run)
+        start = max(end + 1, start + 1)
+
+
+@rule("C102")
+def doubled_headline(src: Source) -> Iterator[Diagnostic]:
+    """A bold title that the PDF printed twice: `XX` as `XXXX`."""
+    for name, value in string_fields(src, TITLE_FIELDS):
+        fixed = undouble_title(value)
+        if fixed is not None:
+            yield diagnostic(src, "C102", f"{name} is printed twice: '{snippet(value, 40)}'",
+                             line=src.line_of(name), col=src.col_of(name),
+                             hint=f"keep one copy: {fixed}", pointer=f"/{name}")
+
+
+def undouble_title(value: str) -> str | None:
+    """The title with each doubled part kept once, or None when nothing is doubled."""
+    parts = value.split(" ")
+    fixed = [text.undouble(part) or part for part in parts]
+    whole = text.undouble(value)
+    if whole is not None:
+        return whole
+    return " ".join(fixed) if fixed != parts else None
+
+
+@rule("C103")
+def byline_in_body(src: Source) -> Iterator[Diagnostic]:
+    """A byline line or a ■ marker left inside the body."""
+    for para in src.paragraphs:
+        for offset, ch in enumerate(para.text):
+            if ch in bylines.BYLINE_MARKERS:
+                line, col = at_offset(src, para, offset)
+                yield diagnostic(src, "C103", f"byline marker '{ch}' in the body", line=line, col=col,
+                                 pointer="/body")
+                break
+        else:
+            for line_text in para.text.split("\n"):
+                if bylines.is_byline(line_text):
+                    yield diagnostic(src, "C103", f"byline '{line_text.strip()}' stands in the body",
+                                     line=para.line, col=1 if src.format == "md" else src.col_of("body"),
+                                     pointer="/body")
+                    break
+
+
+@rule("C104")
+def bad_characters(src: Source) -> Iterator[Diagnostic]:
+    """U+FFFD from a failed conversion, control characters, zero-width marks."""
+    for name, value in string_fields(src, TEXT_FIELDS):
+        for _offset, ch in text.bad_characters(value):
+            yield diagnostic(src, "C104", f"{name} contains {describe_char(ch)}", line=src.line_of(name),
+                             col=src.col_of(name), pointer=f"/{name}")
+            break
+    for para in src.paragraphs:
+        for offset, ch in text.bad_characters(para.text):
+            line, col = at_offset(src, para, offset)
+            yield diagnostic(src, "C104", f"body contains {describe_char(ch)}", line=line, col=col,
+                             pointer="/body")
+
+
+def describe_char(ch: str) -> str:
+    return {"\ufffd": "U+FFFD REPLACEMENT CHARACTER (a character lost in conversion)"}.get(
+        ch, f"the invisible character U+{ord(ch):04X}"
+    )
+
+
+@rule("C105")
+def empty_body(src: Source) -> Iterator[Diagnostic]:
+    body = body_of(src)
+    if body is not None and not body.strip():
+        yield diagnostic(src, "C105", "the body is empty", line=src.line_of("body"), pointer="/body")
+
+
+@rule("C106")
+def byline_without_name(src: Source) -> Iterator[Diagnostic]:
+    value = src.data.get("byline")
+    if not isinstance(value, str):
+        return
+    parsed = bylines.parse(value)
+    if parsed is not None:
+        for role in parsed.empty_roles:
+            yield diagnostic(src, "C106", f"byline has the role '{role}' with no name after it",
+                             line=src.line_of("byline"), col=src.col_of("byline"), pointer="/byline")
+
+
+# --- warnings ----------------------------------------------------------------------------
+
+def title_and_body_texts(src: Source) -> Iterator[tuple[str, str, int, Callable[[int], int]]]:
+    """(field, text, line, column of an offset) for the title fields and every body line.
+
+    Only a body line of an .md file starts at column 1; elsewhere the field's column is given.
+    """
+    for name, value in string_fields(src, ("section", *TITLE_FIELDS)):
+        col = src.col_of(name)
+        yield name, value, src.line_of(name), lambda _offset, col=col: col
+    for para in src.paragraphs:
+        if src.format == "md":
+            for i, line_text in enumerate(para.text.split("\n")):
+                yield "body", line_text, para.line + i, lambda offset: offset + 1
+        else:
+            col = src.col_of("body")
+            yield "body", para.text, para.line, lambda _offset, col=col: col
+
+
+@rule("C201")
+def cjk_spacing(src: Source) -> Iterator[Diagnostic]:
+    """Spaces a justified narrow column put between single CJK characters (`食 药 监 局`)."""
+    for name, value, line, col in title_and_body_texts(src):
+        for gap in text.justified_spaces(value):
+            around = value[max(0, gap.start() - 3) : gap.end() + 3]
+            yield diagnostic(src, "C201", f"{name} has spaces between CJK characters: '{around}'",
+                             line=line, col=col(gap.end(1)),
+                             pointer=f"/{name}")
+            break
+
+
+@rule("C202")
+def halfwidth_punctuation(src: Source) -> Iterator[Diagnostic]:
+    for name, value, line, col in title_and_body_texts(src):
+        for offset, mark in text.halfwidth_punctuation(value):
+            full = text.fullwidth_punctuation(value)[offset]
+            yield diagnostic(src, "C202", f"{name} has half-width '{mark}' inside Chinese text",
+                             line=line, col=col(offset),
+                             hint=f"use the full-width '{full}' (newsset fix does it)", pointer=f"/{name}")
+            break
+
+
+@rule("C203")
+def unbalanced_brackets(src: Source) -> Iterator[Diagnostic]:
+    for name, value in string_fields(src, TITLE_FIELDS):
+        stray = text.unbalanced_brackets(value)
+        if stray:
+            yield diagnostic(src, "C203", f"{name} has unbalanced {' '.join(stray)}",
+                             line=src.line_of(name), col=src.col_of(name), pointer=f"/{name}")
+    for para in src.paragraphs:
+        stray = text.unbalanced_brackets(para.text)
+        if stray:
+            yield diagnostic(src, "C203", f"paragraph has unbalanced {' '.join(stray)}: "
+                             f"'{snippet(para.text)}'", line=para.line,
+                             col=1 if src.format == "md" else src.col_of("body"), pointer="/body")
+
+
+@rule("C204")
+def not_nfc(src: Source) -> Iterator[Diagnostic]:
+    for name, value in string_fields(src, (*TEXT_FIELDS, "body")):
+        if not text.is_nfc(value):
+            yield diagnostic(src, "C204", f"{name} is not in Unicode NFC", line=src.line_of(name),
+                             col=src.col_of(name), pointer=f"/{name}")
+
+
+@rule("C205")
+def short_body(src: Source) -> Iterator[Diagnostic]:
+    body = body_of(src)
+    if body is None or not body.strip():
+        return
+    size = len("".join(body.split()))
+    if size < SHORT_BODY:
+        yield diagnostic(src, "C205", f"the body has only {size} characters", line=src.line_of("body"),
+                         pointer="/body")
+
+
+@rule("C206")
+def long_headline(src: Source) -> Iterator[Diagnostic]:
+    value = src.data.get("headline")
+    if isinstance(value, str) and len(value) > LONG_HEADLINE:
+        yield diagnostic(src, "C206", f"the headline has {len(value)} characters (more than {LONG_HEADLINE})",
+                         line=src.line_of("headline"), col=src.col_of("headline"), pointer="/headline")
+
+
+@rule("C207")
+def byline_authors_mismatch(src: Source) -> Iterator[Diagnostic]:
+    byline, authors = src.data.get("byline"), src.data.get("authors")
+    if not isinstance(byline, str) or not isinstance(authors, list):
+        return
+    derived = bylines.authors_of(byline)
+    if derived and derived != authors:
+        names = " ".join(a["name"] for a in derived)
+        yield diagnostic(src, "C207", f"authors do not match the byline '{byline}' ({names})",
+                         line=src.line_of("authors"), col=src.col_of("authors"), pointer="/authors")
+
+
+@rule("C208")
+def unparsed_byline(src: Source) -> Iterator[Diagnostic]:
+    byline = src.data.get("byline")
+    if isinstance(byline, str) and byline.strip() and "authors" not in src.data and bylines.parse(byline) is None:
+        yield diagnostic(src, "C208", f"cannot read roles and names in the byline '{byline}'",
+                         line=src.line_of("byline"), col=src.col_of("byline"), pointer="/byline")
+
+
+def check(src: Source) -> Iterator[Diagnostic]:
+    """Run every content rule on one record."""
+    for func in CONTENT_RULES.values():
+        yield from func(src)

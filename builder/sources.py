@@ -1,0 +1,360 @@
+"""Article files: `.md` with YAML front matter and `.jsonl`, read with the line of every part.
+
+Every record read keeps where each field and each paragraph came from, so that a diagnostic
+about any of them can point at its line. Problems that stop a file from being read at all are
+returned as diagnostics, never raised.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from builder.catalog import RULES
+from builder.diagnostics import ERROR, Diagnostic
+
+ARTICLE_SUFFIXES = (".md", ".jsonl")
+SKIPPED_NAMES = {"README.md", "CHANGELOG.md", "CONTRIBUTING.md"}
+FENCE = "---"
+
+
+@dataclass
+class Paragraph:
+    line: int
+    text: str
+
+
+@dataclass
+class Source:
+    """One record and where its parts are in the file it came from."""
+
+    path: str
+    line: int
+    data: dict[str, Any]
+    field_lines: dict[str, int] = field(default_factory=dict)
+    field_cols: dict[str, int] = field(default_factory=dict)
+    paragraphs: list[Paragraph] = field(default_factory=list)
+    format: str = "md"
+
+    def line_of(self, name: str | None) -> int:
+        return self.field_lines.get(name or "", self.line)
+
+    def col_of(self, name: str | None) -> int:
+        return self.field_cols.get(name or "", 1)
+
+    @property
+    def record_id(self) -> str:
+        value = self.data.get("id")
+        return value if isinstance(value, str) else ""
+
+
+@dataclass
+class FileResult:
+    sources: list[Source]
+    diagnostics: list[Diagnostic]
+
+
+def file_diagnostic(path: str, rule: str, message: str, line: int = 1, col: int = 1, hint: str = "") -> Diagnostic:
+    spec = RULES[rule]
+    return Diagnostic(
+        file=path, line=line, col=col, rule=rule, severity=spec.severity,
+        message=message, hint=hint or spec.hint, name=spec.name,
+    )
+
+
+# --- YAML: strings stay strings ------------------------------------------------------------
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """Safe YAML where `2020-11-09` stays a string and only true/false are booleans."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [
+        (tag, regexp) for tag, regexp in resolvers
+        if tag not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool")
+    ]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_BOOL_RE = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+for _first in "tTfF":
+    _Loader.yaml_implicit_resolvers.setdefault(_first, []).append(("tag:yaml.org,2002:bool", _BOOL_RE))
+
+
+# --- reading -----------------------------------------------------------------------------
+
+def decode(path: str, raw: bytes) -> tuple[str | None, Diagnostic | None]:
+    """Decode UTF-8 (a BOM is allowed); otherwise say which encoding the bytes look like."""
+    try:
+        return raw.decode("utf-8-sig"), None
+    except UnicodeDecodeError as err:
+        line = raw.count(b"\n", 0, err.start) + 1
+        col = err.start - (raw.rfind(b"\n", 0, err.start) + 1) + 1
+        guess = guess_encoding(raw)
+        looks = f" (it looks like {guess})" if guess else ""
+        return None, file_diagnostic(
+            path, "F001", f"file is not UTF-8{looks}: byte 0x{raw[err.start]:02x} cannot be decoded",
+            line=line, col=col,
+            hint=f"re-save it as UTF-8, e.g. iconv -f {guess or 'GB18030'} -t UTF-8",
+        )
+
+
+def guess_encoding(raw: bytes) -> str | None:
+    """Name the legacy encoding the bytes decode in, preferring the common Chinese ones."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16"
+    for name in ("GB18030", "Big5", "UTF-16"):
+        try:
+            raw.decode(name)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        return name
+    return None
+
+
+def read_path(path: str | os.PathLike[str]) -> FileResult:
+    """Read one article file, `.md` or `.jsonl`."""
+    name = os.fspath(path)
+    try:
+        raw = Path(name).read_bytes()
+    except OSError as err:
+        return FileResult([], [file_diagnostic(name, "F005", f"cannot read file: {err.strerror or err}")])
+    text, problem = decode(name, raw)
+    if text is None:
+        return FileResult([], [problem] if problem else [])
+    if name.endswith(".jsonl"):
+        return read_jsonl_text(name, text)
+    return read_markdown_text(name, text)
+
+
+def read_markdown_text(path: str, text: str) -> FileResult:
+    """Split front matter from body; keep the line of every field and paragraph."""
+    lines = text.split("\n")
+    if not lines or lines[0].rstrip("\r ") != FENCE:
+        return FileResult([], [file_diagnostic(
+            path, "F002", "no front matter: the file must start with a line '---'",
+        )])
+    end = next((i for i in range(1, len(lines)) if lines[i].rstrip("\r ") in (FENCE, "...")), None)
+    if end is None:
+        return FileResult([], [file_diagnostic(
+            path, "F002", "front matter is not closed: no second '---' line", line=1,
+            hint="end the front matter with a line '---' before the body",
+        )])
+    yaml_text = "\n".join(lines[1:end])
+    data, field_lines, field_cols, problems = parse_front_matter(path, yaml_text, first_line=2)
+    if data is None:
+        return FileResult([], problems)
+    paragraphs = split_paragraphs(lines[end + 1 :], first_line=end + 2)
+    if "body" in data:
+        problems.append(file_diagnostic(
+            path, "F002", "the body belongs after the front matter, not in a 'body:' field",
+            line=field_lines.get("body", 2),
+            hint="move the text below the closing '---' line",
+        ))
+        data.pop("body")
+    data["body"] = "\n".join(p.text for p in paragraphs)
+    field_lines["body"] = paragraphs[0].line if paragraphs else end + 1
+    return FileResult([Source(path, 1, data, field_lines, field_cols, paragraphs, "md")], problems)
+
+
+def parse_front_matter(
+    path: str, yaml_text: str, first_line: int
+) -> tuple[dict[str, Any] | None, dict[str, int], dict[str, int], list[Diagnostic]]:
+    """Parse YAML front matter into a dict and the line and column of every key."""
+    loader = _Loader(yaml_text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, {}, {}, [file_diagnostic(path, "F002", "front matter is empty", line=first_line - 1)]
+        if not isinstance(node, yaml.MappingNode):
+            return None, {}, {}, [file_diagnostic(
+                path, "F002", "front matter is not a mapping of 'field: value' lines",
+                line=node.start_mark.line + first_line,
+            )]
+        data = loader.construct_document(node)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+        line = mark.line + first_line if mark else first_line
+        col = mark.column + 1 if mark else 1
+        problem = getattr(err, "problem", None) or str(err)
+        context = getattr(err, "context", None)
+        message = f"front matter is not valid YAML: {problem}" + (f" ({context})" if context else "")
+        return None, {}, {}, [file_diagnostic(path, "F002", message, line=line, col=col)]
+    finally:
+        loader.dispose()
+    lines: dict[str, int] = {}
+    cols: dict[str, int] = {}
+    problems: list[Diagnostic] = []
+    for key_node, _value in node.value:
+        key = key_node.value
+        line = key_node.start_mark.line + first_line
+        if key in lines:
+            problems.append(file_diagnostic(
+                path, "F004", f"field '{key}' is given twice (first on line {lines[key]})", line=line,
+                col=key_node.start_mark.column + 1,
+            ))
+            continue
+        lines[key] = line
+        cols[key] = key_node.start_mark.column + 1
+    if not isinstance(data, dict):  # pragma: no cover - a mapping node constructs a dict
+        return None, {}, {}, problems
+    return {str(k): v for k, v in data.items()}, lines, cols, problems
+
+
+def split_paragraphs(lines: list[str], first_line: int) -> list[Paragraph]:
+    """Paragraphs are separated by blank lines; a paragraph keeps its inner line breaks."""
+    paragraphs: list[Paragraph] = []
+    current: list[str] = []
+    start = first_line
+    for offset, raw in enumerate(lines):
+        line = raw.rstrip("\r \t")
+        if line.strip():
+            if not current:
+                start = first_line + offset
+            current.append(line)
+        elif current:
+            paragraphs.append(Paragraph(start, "\n".join(current)))
+            current = []
+    if current:
+        paragraphs.append(Paragraph(start, "\n".join(current)))
+    return paragraphs
+
+
+def read_jsonl_text(path: str, text: str) -> FileResult:
+    """One JSON object per line; blank lines are allowed and skipped."""
+    sources: list[Source] = []
+    problems: list[Diagnostic] = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as err:
+            problems.append(file_diagnostic(
+                path, "F003", f"line is not valid JSON: {err.msg}", line=number, col=err.colno,
+            ))
+            continue
+        if not isinstance(data, dict):
+            problems.append(file_diagnostic(
+                path, "F003", f"line is a JSON {type(data).__name__}, not an object", line=number,
+            ))
+            continue
+        sources.append(jsonl_source(path, number, line, data))
+    return FileResult(sources, problems)
+
+
+def jsonl_source(path: str, number: int, line: str, data: dict[str, Any]) -> Source:
+    cols = {key: line.find(json.dumps(key, ensure_ascii=False)) + 1 for key in data}
+    body = data.get("body")
+    paragraphs = [Paragraph(number, p) for p in body.split("\n")] if isinstance(body, str) else []
+    return Source(
+        path, number, data, dict.fromkeys(data, number), {k: max(c, 1) for k, c in cols.items()},
+        paragraphs, "jsonl",
+    )
+
+
+def iter_article_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[str]:
+    """Files named directly, and `.md`/`.jsonl` files under folders, in a stable order."""
+    for path in paths:
+        name = os.fspath(path)
+        if os.path.isdir(name):
+            found = []
+            for root, dirs, files in os.walk(name):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                found.extend(
+                    os.path.join(root, f) for f in files
+                    if f.endswith(ARTICLE_SUFFIXES) and f not in SKIPPED_NAMES and not f.startswith(".")
+                )
+            yield from sorted(found)
+        else:
+            yield name
+
+
+def read_all(paths: Iterable[str | os.PathLike[str]]) -> Iterator[FileResult]:
+    """Stream the records of every article file under the paths, file by file."""
+    for name in iter_article_files(paths):
+        if not os.path.exists(name):
+            yield FileResult([], [file_diagnostic(name, "F005", "no such file or folder")])
+            continue
+        yield read_path(name)
+
+
+def has_errors(results: Iterable[Diagnostic]) -> bool:
+    return any(d.severity == ERROR for d in results)
+
+
+# --- writing -----------------------------------------------------------------------------
+
+def yaml_scalar(value: Any) -> str:
+    """A YAML scalar that reads back as exactly `value` with this module's loader."""
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, int):
+        return str(value)
+    text = str(value)
+    try:
+        plain_ok = (
+            text == text.strip()
+            and text
+            and yaml.load(f"k: {text}", Loader=_Loader) == {"k": text}
+        )
+    except yaml.YAMLError:
+        plain_ok = False
+    return text if plain_ok else json.dumps(text, ensure_ascii=False)
+
+
+def to_markdown(record: dict[str, Any], order: Iterable[str]) -> str:
+    """Render a record as an article `.md` file: front matter in `order`, then the body."""
+    out = [FENCE]
+    for name in order:
+        if name == "body" or record.get(name) is None:
+            continue
+        value = record[name]
+        if isinstance(value, list):
+            out.append(f"{name}:")
+            for item in value:
+                pairs = [f"{k}: {yaml_scalar(v)}" for k, v in item.items()]
+                out.append("  - " + "\n    ".join(pairs))
+        else:
+            out.append(f"{name}: {yaml_scalar(value)}")
+    out.append(FENCE)
+    body = record.get("body") or ""
+    paragraphs = [p for p in body.split("\n") if p.strip()]
+    return "\n".join(out) + "\n\n" + "\n\n".join(paragraphs) + "\n"
+
+
+def to_jsonl_line(record: dict[str, Any], order: Iterable[str]) -> str:
+    ordered = {k: record[k] for k in order if record.get(k) is not None}
+    return json.dumps(ordered, ensure_ascii=False, separators=(",", ":"))
+
+
+def article_path(root: str | os.PathLike[str], record: dict[str, Any]) -> Path:
+    """Where the corpus keeps a record: `<root>/YYYY/MM/DD/<id>.md`."""
+    year, month, day = str(record["date"]).split("-")
+    return Path(root) / year / month / day / f"{record['id']}.md"
+
+
+def write_new(path: str | os.PathLike[str], text: str) -> None:
+    """Write a new file atomically; refuse to overwrite one that exists."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    try:
+        os.link(tmp, target)  # fails if the target exists: no overwrite race
+    finally:
+        tmp.unlink()
+
+
+def replace_file(path: str | os.PathLike[str], text: str) -> None:
+    """Replace a file's content atomically (write a temporary file, rename it into place)."""
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, target)

@@ -1,0 +1,234 @@
+"""Chinese text normalisation shared by extract, fix and the content rules.
+
+One definition of each layout artefact lives here, so that the extractor that removes an
+artefact and the rule that reports it can never disagree.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator, Sequence
+
+# CJK ideographs (unified, extensions A-F, compatibility) and the CJK symbol and full-width
+# punctuation blocks. Kana and Hangul count too: they never take spaces between them either.
+_CJK_RANGES = (
+    "\u2e80-\u2fdf"  # radicals
+    "\u3005-\u3007\u3021-\u3029"  # 々〆〇 and Suzhou numerals
+    "\u3040-\u30ff"  # kana
+    "\u3400-\u4dbf"  # extension A
+    "\u4e00-\u9fff"  # unified ideographs
+    "\uac00-\ud7af"  # hangul syllables
+    "\uf900-\ufaff"  # compatibility ideographs
+    "\U00020000-\U0003134f"  # extensions B-G
+)
+CJK_CHAR = f"[{_CJK_RANGES}]"
+_CJK_RE = re.compile(CJK_CHAR)
+
+# Full-width punctuation that may sit next to CJK text.
+CJK_PUNCT = "，。、；：？！“”‘’（）《》〈〉【】「」『』…—～·"
+_CJK_OR_PUNCT_RE = re.compile(f"[{_CJK_RANGES}{CJK_PUNCT}]")
+
+# Characters a paragraph may end with; a line ending otherwise continues on the next line.
+SENTENCE_END = "。！？…；：”’）》」』】.!?"
+_CLOSERS = "”’）》」』】\"')"
+
+# Half-width → full-width punctuation, for marks sitting inside Chinese text.
+HALF_TO_FULL = {",": "，", ";": "；", ":": "：", "?": "？", "!": "！", "(": "（", ")": "）"}
+
+BRACKET_PAIRS = {"“": "”", "‘": "’", "（": "）", "《": "》", "【": "】", "「": "」", "『": "』", "〈": "〉"}
+
+# Spaces a PDF puts between characters: ASCII space, ideographic space, no-break space.
+SPACES = " \u3000\u00a0"
+_SPACE_RUN_RE = re.compile(f"[{SPACES}]+")
+_CJK_GAP_RE = re.compile(f"({CJK_CHAR})[{SPACES}]+(?={CJK_CHAR})")
+_CJK_RUN_RE = re.compile(f"{CJK_CHAR}+")
+
+_BAD_CHAR_RE = re.compile("[\ufffd\x00-\x09\x0b-\x1f\x7f-\x9f\u200b\ufeff]")
+
+
+def is_cjk(ch: str) -> bool:
+    """True for a CJK ideograph (or kana/hangul): characters joined without spaces."""
+    return bool(_CJK_RE.fullmatch(ch))
+
+
+def is_cjk_or_punct(ch: str) -> bool:
+    """True for CJK characters and full-width punctuation."""
+    return bool(_CJK_OR_PUNCT_RE.fullmatch(ch))
+
+
+def has_cjk(text: str) -> bool:
+    return bool(_CJK_RE.search(text))
+
+
+def display_width(text: str) -> int:
+    """Width in half-width cells: CJK and full-width characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def ends_sentence(line: str) -> bool:
+    """True when a line ends the way a paragraph can end (。！？… or a closing quote)."""
+    stripped = line.rstrip(SPACES)
+    return bool(stripped) and stripped[-1] in SENTENCE_END
+
+
+def join_wrapped(lines: Sequence[str]) -> str:
+    """Join hard-wrapped lines: no space between CJK text, one space between Latin words."""
+    out = ""
+    for raw in lines:
+        line = raw.strip(SPACES + "\t")
+        if not line:
+            continue
+        if out and not (is_cjk_or_punct(out[-1]) or is_cjk_or_punct(line[0])):
+            if out[-1] != "-":
+                out += " "
+        out += line
+    return out
+
+
+def justified_spaces(text: str) -> Iterator[re.Match[str]]:
+    """Yield spaces that a justified narrow column put between CJK characters.
+
+    A space is a justification artefact when it stands between two CJK characters and one
+    side of it is a single character (`食 药 监 局`, `王 强`). Spaces between words of two
+    or more characters (`强交流 听意见 促发展`, `记者 李雨婷`) are the paper's own.
+    """
+    for gap in _CJK_GAP_RE.finditer(text):
+        left_start = gap.start(1)
+        left = _run_length_left(text, left_start + 1)
+        right = _run_length_right(text, gap.end())
+        if min(left, right) == 1:
+            yield gap
+
+
+def _run_length_left(text: str, end: int) -> int:
+    n = 0
+    while end - n - 1 >= 0 and is_cjk(text[end - n - 1]):
+        n += 1
+    return n
+
+
+def _run_length_right(text: str, start: int) -> int:
+    n = 0
+    while start + n < len(text) and is_cjk(text[start + n]):
+        n += 1
+    return n
+
+
+def remove_justified_spaces(text: str) -> str:
+    """Drop the justification spaces found by `justified_spaces`."""
+    spans = [(m.end(1), m.end()) for m in justified_spaces(text)]
+    for start, end in reversed(spans):
+        text = text[:start] + text[end:]
+    return text
+
+
+def halfwidth_punctuation(text: str) -> Iterator[tuple[int, str]]:
+    """Yield (offset, mark) for half-width punctuation standing inside Chinese text."""
+    for i, ch in enumerate(text):
+        if ch not in HALF_TO_FULL and ch != '"':
+            continue
+        before = text[i - 1] if i else ""
+        after = text[i + 1] if i + 1 < len(text) else ""
+        if ch in ",:" and before.isdigit() and after.isdigit():
+            continue  # 1,000 and 10:30
+        if (before and is_cjk_or_punct(before)) or (after and is_cjk_or_punct(after)):
+            yield i, ch
+
+
+def fullwidth_punctuation(text: str) -> str:
+    """Turn half-width punctuation inside Chinese text into its full-width form.
+
+    A straight double quote becomes an opening or a closing quote by what it follows: after
+    an unclosed “ it closes, otherwise it opens.
+    """
+    marks = dict(halfwidth_punctuation(text))
+    if not marks:
+        return text
+    out: list[str] = []
+    depth = 0
+    for i, ch in enumerate(text):
+        if ch == "“":
+            depth += 1
+        elif ch == "”":
+            depth = max(0, depth - 1)
+        if i in marks:
+            if ch == '"':
+                ch = "”" if depth > 0 else "“"
+                depth = depth - 1 if depth > 0 else depth + 1
+            else:
+                ch = HALF_TO_FULL[ch]
+        out.append(ch)
+    return "".join(out)
+
+
+def bad_characters(text: str) -> Iterator[tuple[int, str]]:
+    """Yield (offset, char) for U+FFFD, control characters and invisible marks."""
+    for m in _BAD_CHAR_RE.finditer(text):
+        yield m.start(), m.group()
+
+
+def unbalanced_brackets(text: str) -> list[str]:
+    """Return the opening or closing marks left without their partner."""
+    closing = {v: k for k, v in BRACKET_PAIRS.items()}
+    stack: list[str] = []
+    stray: list[str] = []
+    for ch in text:
+        if ch in BRACKET_PAIRS:
+            stack.append(ch)
+        elif ch in closing:
+            if stack and stack[-1] == closing[ch]:
+                stack.pop()
+            elif closing[ch] in stack:
+                while stack and stack[-1] != closing[ch]:
+                    stray.append(stack.pop())
+                stack.pop()
+            else:
+                stray.append(ch)
+    return stray + stack
+
+
+def is_nfc(text: str) -> bool:
+    return unicodedata.is_normalized("NFC", text)
+
+
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+def undouble(line: str) -> str | None:
+    """Return the single title if a bold title was printed twice (`XX` → `X`), else None."""
+    s = line.strip(SPACES)
+    n = len(s)
+    if n >= 6 and n % 2 == 0 and s[: n // 2] == s[n // 2 :]:
+        return s[: n // 2]
+    return None
+
+
+def is_wrapped_run(lines: Sequence[str], tolerance: int = 2) -> bool:
+    """True when lines look hard-wrapped at one column width.
+
+    All lines but the last have (nearly) the same display width and none of them ends the way
+    a paragraph ends. This is the one definition of "hard wrap" used by extract and validate.
+    """
+    if len(lines) < 2:
+        return False
+    head = lines[:-1]
+    if any(ends_sentence(line) for line in head):
+        return False
+    widths = [display_width(line.strip(SPACES)) for line in head]
+    return max(widths) - min(widths) <= tolerance and max(widths) <= 60
+
+
+def collapse_spaces(text: str) -> str:
+    """Collapse runs of spaces to one ASCII space and strip the ends."""
+    return _SPACE_RUN_RE.sub(" ", text).strip()
+
+
+def cjk_runs(text: str) -> list[str]:
+    return _CJK_RUN_RE.findall(text)
+
+
+def clean_paragraph(text: str) -> str:
+    """The safe fixes on one paragraph: NFC, no justification spaces, full-width punctuation."""
+    return fullwidth_punctuation(remove_justified_spaces(nfc(text)))
