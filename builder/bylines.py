@@ -82,7 +82,11 @@ def _merge_role_tokens(tokens: list[str]) -> list[str]:
     while i < len(tokens):
         for size in (3, 2):
             joined = "".join(tokens[i : i + size])
-            if i + size <= len(tokens) and joined in ROLE_WORDS and all(len(t) == 1 for t in tokens[i : i + size]):
+            if (
+                i + size <= len(tokens)
+                and joined in ROLE_WORDS
+                and all(len(t) == 1 for t in tokens[i : i + size])
+            ):
                 out.append(joined)
                 i += size
                 break

@@ -31,7 +31,11 @@ def default_paths(paths: tuple[str, ...]) -> list[str]:
 def output_format_option(func):  # type: ignore[no-untyped-def]
     """`--format text|json|github`, shared by the commands that report diagnostics."""
     return click.option(
-        "--format", "fmt", type=click.Choice(report.FORMATS), default="text", show_default=True,
+        "--format",
+        "fmt",
+        type=click.Choice(report.FORMATS),
+        default="text",
+        show_default=True,
         help="text for people, json for programs, github for annotations in GitHub Actions.",
     )(func)
 

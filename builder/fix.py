@@ -89,7 +89,7 @@ def fix_markdown(path: str, content: str, changes: list[Change]) -> str:
 def fix_front_line(path: str, number: int, line: str, changes: list[Change]) -> str:
     """Fix a `field: value` line of a title field; other lines only get NFC."""
     key, sep, value = line.partition(": ")
-    if sep and key in FIXED_FIELDS and value and not value.startswith(("\"", "'", "|", ">")):
+    if sep and key in FIXED_FIELDS and value and not value.startswith(('"', "'", "|", ">")):
         fixed = fix_value(value, path, number, changes, key)
         return f"{key}: {yaml_scalar(fixed)}" if fixed != value else line
     fixed = text.nfc(line)
@@ -146,7 +146,11 @@ def fix_paths(paths: Iterable[str | os.PathLike[str]], check: bool = False) -> F
             continue
         changes: list[Change] = []
         try:
-            fixed = fix_jsonl(name, content, changes) if name.endswith(".jsonl") else fix_markdown(name, content, changes)
+            fixed = (
+                fix_jsonl(name, content, changes)
+                if name.endswith(".jsonl")
+                else fix_markdown(name, content, changes)
+            )
         except ValueError:
             report.skipped.append(name)
             continue

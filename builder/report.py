@@ -28,16 +28,22 @@ def format_text(diagnostics: Sequence[Diagnostic], colour: bool = False) -> str:
 def summary(files: int, records: int, diagnostics: Sequence[Diagnostic]) -> str:
     errors = sum(1 for d in diagnostics if d.severity == ERROR)
     warnings = len(diagnostics) - errors
-    return (f"Checked {files} file{'s' * (files != 1)}, {records} record{'s' * (records != 1)}: "
-            f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}.")
+    return (
+        f"Checked {files} file{'s' * (files != 1)}, {records} record{'s' * (records != 1)}: "
+        f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}."
+    )
 
 
 def format_json(files: int, records: int, diagnostics: Sequence[Diagnostic]) -> str:
     """One JSON document: counts and the list of diagnostics."""
     errors = sum(1 for d in diagnostics if d.severity == ERROR)
     doc = {
-        "summary": {"files": files, "records": records, "errors": errors,
-                    "warnings": len(diagnostics) - errors},
+        "summary": {
+            "files": files,
+            "records": records,
+            "errors": errors,
+            "warnings": len(diagnostics) - errors,
+        },
         "diagnostics": [d.as_dict() for d in diagnostics],
     }
     return json.dumps(doc, ensure_ascii=False, indent=2)
@@ -58,5 +64,7 @@ def format_github(diagnostics: Sequence[Diagnostic]) -> str:
         level = "error" if d.severity == ERROR else "warning"
         title = _escape_property(f"{d.rule} {d.name}".strip())
         message = _escape_data(d.message + (f" ({d.hint})" if d.hint else ""))
-        lines.append(f"::{level} file={_escape_property(d.file)},line={d.line},col={d.col},title={title}::{message}")
+        lines.append(
+            f"::{level} file={_escape_property(d.file)},line={d.line},col={d.col},title={title}::{message}"
+        )
     return "\n".join(lines)

@@ -34,13 +34,25 @@ def rule(rule_id: str) -> Callable[[Rule], Rule]:
 
 
 def diagnostic(
-    src: Source, rule_id: str, message: str, line: int | None = None, col: int = 1,
-    hint: str = "", pointer: str = "",
+    src: Source,
+    rule_id: str,
+    message: str,
+    line: int | None = None,
+    col: int = 1,
+    hint: str = "",
+    pointer: str = "",
 ) -> Diagnostic:
     spec = RULES[rule_id]
     return Diagnostic(
-        file=src.path, line=line or src.line, col=col, rule=rule_id, severity=spec.severity,
-        message=message, hint=hint or spec.hint, name=spec.name, pointer=pointer,
+        file=src.path,
+        line=line or src.line,
+        col=col,
+        rule=rule_id,
+        severity=spec.severity,
+        message=message,
+        hint=hint or spec.hint,
+        name=spec.name,
+        pointer=pointer,
         record=src.record_id,
     )
 
@@ -72,6 +84,7 @@ def snippet(value: str, width: int = 24) -> str:
 
 # --- errors ------------------------------------------------------------------------------
 
+
 @rule("C101")
 def hard_wrap(src: Source) -> Iterator[Diagnostic]:
     """Lines of a paragraph still broken where the column ended."""
@@ -79,14 +92,24 @@ def hard_wrap(src: Source) -> Iterator[Diagnostic]:
         for para in src.paragraphs:
             if "\n" in para.text:
                 first = para.text.split("\n", 1)[0]
-                yield diagnostic(src, "C101", f"paragraph is hard-wrapped: '{snippet(first)}' continues "
-                                 "on the next line", line=para.line + 1, pointer="/body")
+                yield diagnostic(
+                    src,
+                    "C101",
+                    f"paragraph is hard-wrapped: '{snippet(first)}' continues on the next line",
+                    line=para.line + 1,
+                    pointer="/body",
+                )
         return
     lines = [p.text for p in src.paragraphs]
     for start, end in wrapped_runs(lines):
-        yield diagnostic(src, "C101", f"paragraphs {start + 1}–{end} look like one paragraph hard-wrapped "
-                         f"at the column width ('{snippet(lines[start])}')", pointer="/body",
-                         col=src.col_of("body"))
+        yield diagnostic(
+            src,
+            "C101",
+            f"paragraphs {start + 1}–{end} look like one paragraph hard-wrapped "
+            f"at the column width ('{snippet(lines[start])}')",
+            pointer="/body",
+            col=src.col_of("body"),
+        )
 
 
 def wrapped_runs(lines: list[str], min_lines: int = 3) -> Iterator[tuple[int, int]]:
@@ -108,9 +131,15 @@ def doubled_headline(src: Source) -> Iterator[Diagnostic]:
     for name, value in string_fields(src, TITLE_FIELDS):
         fixed = undouble_title(value)
         if fixed is not None:
-            yield diagnostic(src, "C102", f"{name} is printed twice: '{snippet(value, 40)}'",
-                             line=src.line_of(name), col=src.col_of(name),
-                             hint=f"keep one copy: {fixed}", pointer=f"/{name}")
+            yield diagnostic(
+                src,
+                "C102",
+                f"{name} is printed twice: '{snippet(value, 40)}'",
+                line=src.line_of(name),
+                col=src.col_of(name),
+                hint=f"keep one copy: {fixed}",
+                pointer=f"/{name}",
+            )
 
 
 def undouble_title(value: str) -> str | None:
@@ -130,15 +159,21 @@ def byline_in_body(src: Source) -> Iterator[Diagnostic]:
         for offset, ch in enumerate(para.text):
             if ch in bylines.BYLINE_MARKERS:
                 line, col = at_offset(src, para, offset)
-                yield diagnostic(src, "C103", f"byline marker '{ch}' in the body", line=line, col=col,
-                                 pointer="/body")
+                yield diagnostic(
+                    src, "C103", f"byline marker '{ch}' in the body", line=line, col=col, pointer="/body"
+                )
                 break
         else:
             for line_text in para.text.split("\n"):
                 if bylines.is_byline(line_text):
-                    yield diagnostic(src, "C103", f"byline '{line_text.strip()}' stands in the body",
-                                     line=para.line, col=1 if src.format == "md" else src.col_of("body"),
-                                     pointer="/body")
+                    yield diagnostic(
+                        src,
+                        "C103",
+                        f"byline '{line_text.strip()}' stands in the body",
+                        line=para.line,
+                        col=1 if src.format == "md" else src.col_of("body"),
+                        pointer="/body",
+                    )
                     break
 
 
@@ -147,14 +182,21 @@ def bad_characters(src: Source) -> Iterator[Diagnostic]:
     """U+FFFD from a failed conversion, control characters, zero-width marks."""
     for name, value in string_fields(src, TEXT_FIELDS):
         for _offset, ch in text.bad_characters(value):
-            yield diagnostic(src, "C104", f"{name} contains {describe_char(ch)}", line=src.line_of(name),
-                             col=src.col_of(name), pointer=f"/{name}")
+            yield diagnostic(
+                src,
+                "C104",
+                f"{name} contains {describe_char(ch)}",
+                line=src.line_of(name),
+                col=src.col_of(name),
+                pointer=f"/{name}",
+            )
             break
     for para in src.paragraphs:
         for offset, ch in text.bad_characters(para.text):
             line, col = at_offset(src, para, offset)
-            yield diagnostic(src, "C104", f"body contains {describe_char(ch)}", line=line, col=col,
-                             pointer="/body")
+            yield diagnostic(
+                src, "C104", f"body contains {describe_char(ch)}", line=line, col=col, pointer="/body"
+            )
 
 
 def describe_char(ch: str) -> str:
@@ -178,11 +220,18 @@ def byline_without_name(src: Source) -> Iterator[Diagnostic]:
     parsed = bylines.parse(value)
     if parsed is not None:
         for role in parsed.empty_roles:
-            yield diagnostic(src, "C106", f"byline has the role '{role}' with no name after it",
-                             line=src.line_of("byline"), col=src.col_of("byline"), pointer="/byline")
+            yield diagnostic(
+                src,
+                "C106",
+                f"byline has the role '{role}' with no name after it",
+                line=src.line_of("byline"),
+                col=src.col_of("byline"),
+                pointer="/byline",
+            )
 
 
 # --- warnings ----------------------------------------------------------------------------
+
 
 def title_and_body_texts(src: Source) -> Iterator[tuple[str, str, int, Callable[[int], int]]]:
     """(field, text, line, column of an offset) for the title fields and every body line.
@@ -207,9 +256,14 @@ def cjk_spacing(src: Source) -> Iterator[Diagnostic]:
     for name, value, line, col in title_and_body_texts(src):
         for gap in text.justified_spaces(value):
             around = value[max(0, gap.start() - 3) : gap.end() + 3]
-            yield diagnostic(src, "C201", f"{name} has spaces between CJK characters: '{around}'",
-                             line=line, col=col(gap.end(1)),
-                             pointer=f"/{name}")
+            yield diagnostic(
+                src,
+                "C201",
+                f"{name} has spaces between CJK characters: '{around}'",
+                line=line,
+                col=col(gap.end(1)),
+                pointer=f"/{name}",
+            )
             break
 
 
@@ -218,9 +272,15 @@ def halfwidth_punctuation(src: Source) -> Iterator[Diagnostic]:
     for name, value, line, col in title_and_body_texts(src):
         for offset, mark in text.halfwidth_punctuation(value):
             full = text.fullwidth_punctuation(value)[offset]
-            yield diagnostic(src, "C202", f"{name} has half-width '{mark}' inside Chinese text",
-                             line=line, col=col(offset),
-                             hint=f"use the full-width '{full}' (newsset fix does it)", pointer=f"/{name}")
+            yield diagnostic(
+                src,
+                "C202",
+                f"{name} has half-width '{mark}' inside Chinese text",
+                line=line,
+                col=col(offset),
+                hint=f"use the full-width '{full}' (newsset fix does it)",
+                pointer=f"/{name}",
+            )
             break
 
 
@@ -229,22 +289,39 @@ def unbalanced_brackets(src: Source) -> Iterator[Diagnostic]:
     for name, value in string_fields(src, TITLE_FIELDS):
         stray = text.unbalanced_brackets(value)
         if stray:
-            yield diagnostic(src, "C203", f"{name} has unbalanced {' '.join(stray)}",
-                             line=src.line_of(name), col=src.col_of(name), pointer=f"/{name}")
+            yield diagnostic(
+                src,
+                "C203",
+                f"{name} has unbalanced {' '.join(stray)}",
+                line=src.line_of(name),
+                col=src.col_of(name),
+                pointer=f"/{name}",
+            )
     for para in src.paragraphs:
         stray = text.unbalanced_brackets(para.text)
         if stray:
-            yield diagnostic(src, "C203", f"paragraph has unbalanced {' '.join(stray)}: "
-                             f"'{snippet(para.text)}'", line=para.line,
-                             col=1 if src.format == "md" else src.col_of("body"), pointer="/body")
+            yield diagnostic(
+                src,
+                "C203",
+                f"paragraph has unbalanced {' '.join(stray)}: '{snippet(para.text)}'",
+                line=para.line,
+                col=1 if src.format == "md" else src.col_of("body"),
+                pointer="/body",
+            )
 
 
 @rule("C204")
 def not_nfc(src: Source) -> Iterator[Diagnostic]:
     for name, value in string_fields(src, (*TEXT_FIELDS, "body")):
         if not text.is_nfc(value):
-            yield diagnostic(src, "C204", f"{name} is not in Unicode NFC", line=src.line_of(name),
-                             col=src.col_of(name), pointer=f"/{name}")
+            yield diagnostic(
+                src,
+                "C204",
+                f"{name} is not in Unicode NFC",
+                line=src.line_of(name),
+                col=src.col_of(name),
+                pointer=f"/{name}",
+            )
 
 
 @rule("C205")
@@ -254,16 +331,23 @@ def short_body(src: Source) -> Iterator[Diagnostic]:
         return
     size = len("".join(body.split()))
     if size < SHORT_BODY:
-        yield diagnostic(src, "C205", f"the body has only {size} characters", line=src.line_of("body"),
-                         pointer="/body")
+        yield diagnostic(
+            src, "C205", f"the body has only {size} characters", line=src.line_of("body"), pointer="/body"
+        )
 
 
 @rule("C206")
 def long_headline(src: Source) -> Iterator[Diagnostic]:
     value = src.data.get("headline")
     if isinstance(value, str) and len(value) > LONG_HEADLINE:
-        yield diagnostic(src, "C206", f"the headline has {len(value)} characters (more than {LONG_HEADLINE})",
-                         line=src.line_of("headline"), col=src.col_of("headline"), pointer="/headline")
+        yield diagnostic(
+            src,
+            "C206",
+            f"the headline has {len(value)} characters (more than {LONG_HEADLINE})",
+            line=src.line_of("headline"),
+            col=src.col_of("headline"),
+            pointer="/headline",
+        )
 
 
 @rule("C207")
@@ -274,16 +358,33 @@ def byline_authors_mismatch(src: Source) -> Iterator[Diagnostic]:
     derived = bylines.authors_of(byline)
     if derived and derived != authors:
         names = " ".join(a["name"] for a in derived)
-        yield diagnostic(src, "C207", f"authors do not match the byline '{byline}' ({names})",
-                         line=src.line_of("authors"), col=src.col_of("authors"), pointer="/authors")
+        yield diagnostic(
+            src,
+            "C207",
+            f"authors do not match the byline '{byline}' ({names})",
+            line=src.line_of("authors"),
+            col=src.col_of("authors"),
+            pointer="/authors",
+        )
 
 
 @rule("C208")
 def unparsed_byline(src: Source) -> Iterator[Diagnostic]:
     byline = src.data.get("byline")
-    if isinstance(byline, str) and byline.strip() and "authors" not in src.data and bylines.parse(byline) is None:
-        yield diagnostic(src, "C208", f"cannot read roles and names in the byline '{byline}'",
-                         line=src.line_of("byline"), col=src.col_of("byline"), pointer="/byline")
+    if (
+        isinstance(byline, str)
+        and byline.strip()
+        and "authors" not in src.data
+        and bylines.parse(byline) is None
+    ):
+        yield diagnostic(
+            src,
+            "C208",
+            f"cannot read roles and names in the byline '{byline}'",
+            line=src.line_of("byline"),
+            col=src.col_of("byline"),
+            pointer="/byline",
+        )
 
 
 def check(src: Source) -> Iterator[Diagnostic]:

@@ -106,9 +106,7 @@ def arrow_type(spec: dict[str, Any]) -> pa.DataType:
 
 def arrow_schema(schema: dict[str, Any] | None = None) -> pa.Schema:
     """The Arrow schema of the dataset's tables, fields in schema order."""
-    return pa.schema(
-        [pa.field(f.name, arrow_type(f.spec), nullable=not f.required) for f in fields(schema)]
-    )
+    return pa.schema([pa.field(f.name, arrow_type(f.spec), nullable=not f.required) for f in fields(schema)])
 
 
 def features(schema: dict[str, Any] | None = None) -> Any:

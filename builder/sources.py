@@ -61,15 +61,24 @@ class FileResult:
     diagnostics: list[Diagnostic]
 
 
-def file_diagnostic(path: str, rule: str, message: str, line: int = 1, col: int = 1, hint: str = "") -> Diagnostic:
+def file_diagnostic(
+    path: str, rule: str, message: str, line: int = 1, col: int = 1, hint: str = ""
+) -> Diagnostic:
     spec = RULES[rule]
     return Diagnostic(
-        file=path, line=line, col=col, rule=rule, severity=spec.severity,
-        message=message, hint=hint or spec.hint, name=spec.name,
+        file=path,
+        line=line,
+        col=col,
+        rule=rule,
+        severity=spec.severity,
+        message=message,
+        hint=hint or spec.hint,
+        name=spec.name,
     )
 
 
 # --- YAML: strings stay strings ------------------------------------------------------------
+
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """Safe YAML where `2020-11-09` stays a string and only true/false are booleans."""
@@ -77,7 +86,8 @@ class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[mi
 
 _Loader.yaml_implicit_resolvers = {
     first: [
-        (tag, regexp) for tag, regexp in resolvers
+        (tag, regexp)
+        for tag, regexp in resolvers
         if tag not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool")
     ]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
@@ -89,6 +99,7 @@ for _first in "tTfF":
 
 # --- reading -----------------------------------------------------------------------------
 
+
 def decode(path: str, raw: bytes) -> tuple[str | None, Diagnostic | None]:
     """Decode UTF-8 (a BOM is allowed); otherwise say which encoding the bytes look like."""
     try:
@@ -99,8 +110,11 @@ def decode(path: str, raw: bytes) -> tuple[str | None, Diagnostic | None]:
         guess = guess_encoding(raw)
         looks = f" (it looks like {guess})" if guess else ""
         return None, file_diagnostic(
-            path, "F001", f"file is not UTF-8{looks}: byte 0x{raw[err.start]:02x} cannot be decoded",
-            line=line, col=col,
+            path,
+            "F001",
+            f"file is not UTF-8{looks}: byte 0x{raw[err.start]:02x} cannot be decoded",
+            line=line,
+            col=col,
             hint=f"re-save it as UTF-8, e.g. iconv -f {guess or 'GB18030'} -t UTF-8",
         )
 
@@ -137,26 +151,45 @@ def read_markdown_text(path: str, text: str) -> FileResult:
     """Split front matter from body; keep the line of every field and paragraph."""
     lines = text.split("\n")
     if not lines or lines[0].rstrip("\r ") != FENCE:
-        return FileResult([], [file_diagnostic(
-            path, "F002", "no front matter: the file must start with a line '---'",
-        )])
+        return FileResult(
+            [],
+            [
+                file_diagnostic(
+                    path,
+                    "F002",
+                    "no front matter: the file must start with a line '---'",
+                )
+            ],
+        )
     end = next((i for i in range(1, len(lines)) if lines[i].rstrip("\r ") in (FENCE, "...")), None)
     if end is None:
-        return FileResult([], [file_diagnostic(
-            path, "F002", "front matter is not closed: no second '---' line", line=1,
-            hint="end the front matter with a line '---' before the body",
-        )])
+        return FileResult(
+            [],
+            [
+                file_diagnostic(
+                    path,
+                    "F002",
+                    "front matter is not closed: no second '---' line",
+                    line=1,
+                    hint="end the front matter with a line '---' before the body",
+                )
+            ],
+        )
     yaml_text = "\n".join(lines[1:end])
     data, field_lines, field_cols, problems = parse_front_matter(path, yaml_text, first_line=2)
     if data is None:
         return FileResult([], problems)
     paragraphs = split_paragraphs(lines[end + 1 :], first_line=end + 2)
     if "body" in data:
-        problems.append(file_diagnostic(
-            path, "F002", "the body belongs after the front matter, not in a 'body:' field",
-            line=field_lines.get("body", 2),
-            hint="move the text below the closing '---' line",
-        ))
+        problems.append(
+            file_diagnostic(
+                path,
+                "F002",
+                "the body belongs after the front matter, not in a 'body:' field",
+                line=field_lines.get("body", 2),
+                hint="move the text below the closing '---' line",
+            )
+        )
         data.pop("body")
     data["body"] = "\n".join(p.text for p in paragraphs)
     field_lines["body"] = paragraphs[0].line if paragraphs else end + 1
@@ -173,10 +206,19 @@ def parse_front_matter(
         if node is None:
             return None, {}, {}, [file_diagnostic(path, "F002", "front matter is empty", line=first_line - 1)]
         if not isinstance(node, yaml.MappingNode):
-            return None, {}, {}, [file_diagnostic(
-                path, "F002", "front matter is not a mapping of 'field: value' lines",
-                line=node.start_mark.line + first_line,
-            )]
+            return (
+                None,
+                {},
+                {},
+                [
+                    file_diagnostic(
+                        path,
+                        "F002",
+                        "front matter is not a mapping of 'field: value' lines",
+                        line=node.start_mark.line + first_line,
+                    )
+                ],
+            )
         data = loader.construct_document(node)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
@@ -195,10 +237,15 @@ def parse_front_matter(
         key = key_node.value
         line = key_node.start_mark.line + first_line
         if key in lines:
-            problems.append(file_diagnostic(
-                path, "F004", f"field '{key}' is given twice (first on line {lines[key]})", line=line,
-                col=key_node.start_mark.column + 1,
-            ))
+            problems.append(
+                file_diagnostic(
+                    path,
+                    "F004",
+                    f"field '{key}' is given twice (first on line {lines[key]})",
+                    line=line,
+                    col=key_node.start_mark.column + 1,
+                )
+            )
             continue
         lines[key] = line
         cols[key] = key_node.start_mark.column + 1
@@ -236,14 +283,25 @@ def read_jsonl_text(path: str, text: str) -> FileResult:
         try:
             data = json.loads(line)
         except json.JSONDecodeError as err:
-            problems.append(file_diagnostic(
-                path, "F003", f"line is not valid JSON: {err.msg}", line=number, col=err.colno,
-            ))
+            problems.append(
+                file_diagnostic(
+                    path,
+                    "F003",
+                    f"line is not valid JSON: {err.msg}",
+                    line=number,
+                    col=err.colno,
+                )
+            )
             continue
         if not isinstance(data, dict):
-            problems.append(file_diagnostic(
-                path, "F003", f"line is a JSON {type(data).__name__}, not an object", line=number,
-            ))
+            problems.append(
+                file_diagnostic(
+                    path,
+                    "F003",
+                    f"line is a JSON {type(data).__name__}, not an object",
+                    line=number,
+                )
+            )
             continue
         sources.append(jsonl_source(path, number, line, data))
     return FileResult(sources, problems)
@@ -254,8 +312,13 @@ def jsonl_source(path: str, number: int, line: str, data: dict[str, Any]) -> Sou
     body = data.get("body")
     paragraphs = [Paragraph(number, p) for p in body.split("\n")] if isinstance(body, str) else []
     return Source(
-        path, number, data, dict.fromkeys(data, number), {k: max(c, 1) for k, c in cols.items()},
-        paragraphs, "jsonl",
+        path,
+        number,
+        data,
+        dict.fromkeys(data, number),
+        {k: max(c, 1) for k, c in cols.items()},
+        paragraphs,
+        "jsonl",
     )
 
 
@@ -268,7 +331,8 @@ def iter_article_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[str]
             for root, dirs, files in os.walk(name):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 found.extend(
-                    os.path.join(root, f) for f in files
+                    os.path.join(root, f)
+                    for f in files
                     if f.endswith(ARTICLE_SUFFIXES) and f not in SKIPPED_NAMES and not f.startswith(".")
                 )
             yield from sorted(found)
@@ -291,6 +355,7 @@ def has_errors(results: Iterable[Diagnostic]) -> bool:
 
 # --- writing -----------------------------------------------------------------------------
 
+
 def yaml_scalar(value: Any) -> str:
     """A YAML scalar that reads back as exactly `value` with this module's loader."""
     if isinstance(value, bool) or value is None:
@@ -299,11 +364,7 @@ def yaml_scalar(value: Any) -> str:
         return str(value)
     text = str(value)
     try:
-        plain_ok = (
-            text == text.strip()
-            and text
-            and yaml.load(f"k: {text}", Loader=_Loader) == {"k": text}
-        )
+        plain_ok = text == text.strip() and text and yaml.load(f"k: {text}", Loader=_Loader) == {"k": text}
     except yaml.YAMLError:
         plain_ok = False
     return text if plain_ok else json.dumps(text, ensure_ascii=False)

@@ -79,9 +79,8 @@ def join_wrapped(lines: Sequence[str]) -> str:
         line = raw.strip(SPACES + "\t")
         if not line:
             continue
-        if out and not (is_cjk_or_punct(out[-1]) or is_cjk_or_punct(line[0])):
-            if out[-1] != "-":
-                out += " "
+        if out and not (is_cjk_or_punct(out[-1]) or is_cjk_or_punct(line[0])) and out[-1] != "-":
+            out += " "
         out += line
     return out
 

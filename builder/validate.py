@@ -67,10 +67,15 @@ class Report:
 
 # --- schema ------------------------------------------------------------------------------
 
-def schema_diagnostics(src: Source, validator: jsonschema.protocols.Validator | None = None) -> list[Diagnostic]:
+
+def schema_diagnostics(
+    src: Source, validator: jsonschema.protocols.Validator | None = None
+) -> list[Diagnostic]:
     """Every schema violation of one record, each at its field's line with a hint."""
     validator = validator or schema.validator()
-    found = sorted(validator.iter_errors(src.data), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
+    found = sorted(
+        validator.iter_errors(src.data), key=lambda e: (list(map(str, e.absolute_path)), e.validator)
+    )
     pattern_failed = {tuple(e.absolute_path) for e in found if e.validator == "pattern"}
     out: list[Diagnostic] = []
     seen: set[tuple[str, str]] = set()
@@ -95,8 +100,14 @@ def diagnose(src: Source, err: jsonschema.ValidationError, root: dict[str, Any])
         missing = [n for n in err.validator_value if n not in err.instance]
         for name in missing:
             hint = field_spec(root, [*path, name]).get("x-hint") or RULES["S001"].hint
-            yield make(src, "S001", f"missing required field '{label(path, name)}'", hint=hint,
-                       pointer=f"{pointer}/{name}", **where)
+            yield make(
+                src,
+                "S001",
+                f"missing required field '{label(path, name)}'",
+                hint=hint,
+                pointer=f"{pointer}/{name}",
+                **where,
+            )
         return
     if err.validator == "additionalProperties":
         known = list(schema.nested_properties(spec) or spec.get("properties", {}))
@@ -105,8 +116,15 @@ def diagnose(src: Source, err: jsonschema.ValidationError, root: dict[str, Any])
             hint = f"did you mean '{close[0]}'?" if close else f"known fields: {', '.join(known)}"
             line = src.line_of(str(name)) if not path else where["line"]
             col = src.col_of(str(name)) if not path else where["col"]
-            yield make(src, "S002", f"unknown field '{label(path, name)}'", hint=hint,
-                       pointer=f"{pointer}/{name}", line=line, col=col)
+            yield make(
+                src,
+                "S002",
+                f"unknown field '{label(path, name)}'",
+                hint=hint,
+                pointer=f"{pointer}/{name}",
+                line=line,
+                col=col,
+            )
         return
     rule_id = _KEYWORD_RULES.get(str(err.validator), "S006")
     if err.validator == "format" and spec.get("format") == "date":
@@ -128,7 +146,11 @@ def describe(err: jsonschema.ValidationError) -> str:
     if kind == "pattern":
         return f"{shown} does not have the required form"
     if kind == "minLength":
-        return "must not be empty" if err.validator_value == 1 else f"shorter than {err.validator_value} characters"
+        return (
+            "must not be empty"
+            if err.validator_value == 1
+            else f"shorter than {err.validator_value} characters"
+        )
     if kind == "maxLength":
         return f"longer than {err.validator_value} characters ({len(value)})"
     if kind in ("minimum", "maximum"):
@@ -141,8 +163,15 @@ def describe(err: jsonschema.ValidationError) -> str:
 
 
 def type_name(value: Any) -> str:
-    return {str: "string", int: "integer", float: "number", bool: "boolean", list: "array",
-            dict: "object", type(None): "null"}.get(type(value), type(value).__name__)
+    return {
+        str: "string",
+        int: "integer",
+        float: "number",
+        bool: "boolean",
+        list: "array",
+        dict: "object",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
 
 
 def label(path: list[Any], name: Any) -> str:
@@ -157,10 +186,7 @@ def field_spec(root: dict[str, Any], path: list[Any]) -> dict[str, Any]:
     """The schema node that describes the value at a path (array indexes skipped)."""
     node = root
     for part in path:
-        if isinstance(part, int):
-            node = node.get("items", {})
-        else:
-            node = node.get("properties", {}).get(part, {})
+        node = node.get("items", {}) if isinstance(part, int) else node.get("properties", {}).get(part, {})
     return node
 
 
@@ -174,24 +200,45 @@ def id_agreement(src: Source) -> Iterator[Diagnostic]:
         return
     where = {"line": src.line_of("id"), "col": src.col_of("id"), "pointer": "/id"}
     if isinstance(date, str) and parts["date"] != date.replace("-", ""):
-        yield make(src, "S008", f"id {record_id} says date {parts['date']} but date is {date}",
-                   hint=f"use the id {record_id.replace(parts['date'], date.replace('-', ''), 1)} "
-                   "or correct the date", **where)
+        yield make(
+            src,
+            "S008",
+            f"id {record_id} says date {parts['date']} but date is {date}",
+            hint=f"use the id {record_id.replace(parts['date'], date.replace('-', ''), 1)} "
+            "or correct the date",
+            **where,
+        )
     label_match = PAGE_LABEL.match(parts["page"])
     if label_match and isinstance(page, int) and not isinstance(page, bool) and int(label_match[1]) != page:
-        yield make(src, "S008", f"id {record_id} says page {parts['page']} but page is {page}",
-                   hint=f"use page label p{page:02d} in the id, or correct the page", **where)
+        yield make(
+            src,
+            "S008",
+            f"id {record_id} says page {parts['page']} but page is {page}",
+            hint=f"use page label p{page:02d} in the id, or correct the page",
+            **where,
+        )
 
 
-def make(src: Source, rule_id: str, message: str, line: int, col: int = 1, hint: str = "",
-         pointer: str = "") -> Diagnostic:
+def make(
+    src: Source, rule_id: str, message: str, line: int, col: int = 1, hint: str = "", pointer: str = ""
+) -> Diagnostic:
     spec = RULES[rule_id]
-    return Diagnostic(file=src.path, line=line, col=col, rule=rule_id, severity=spec.severity,
-                      message=message, hint=hint or spec.hint, name=spec.name, pointer=pointer,
-                      record=src.record_id)
+    return Diagnostic(
+        file=src.path,
+        line=line,
+        col=col,
+        rule=rule_id,
+        severity=spec.severity,
+        message=message,
+        hint=hint or spec.hint,
+        name=spec.name,
+        pointer=pointer,
+        record=src.record_id,
+    )
 
 
 # --- corpus ------------------------------------------------------------------------------
+
 
 class CorpusIndex:
     """Corpus-wide checks that need one small entry per record, not the records themselves."""
@@ -205,8 +252,14 @@ class CorpusIndex:
         if isinstance(record_id, str):
             first = self.ids.get(record_id)
             if first:
-                yield make(src, "D301", f"id {record_id} is also used in {first[0]}:{first[1]}",
-                           line=src.line_of("id"), col=src.col_of("id"), pointer="/id")
+                yield make(
+                    src,
+                    "D301",
+                    f"id {record_id} is also used in {first[0]}:{first[1]}",
+                    line=src.line_of("id"),
+                    col=src.col_of("id"),
+                    pointer="/id",
+                )
             else:
                 self.ids[record_id] = (src.path, src.line_of("id"))
         body = src.data.get("body")
@@ -215,15 +268,23 @@ class CorpusIndex:
             first_body = self.bodies.get(key)
             if first_body:
                 other = first_body[2] or f"{first_body[0]}:{first_body[1]}"
-                yield make(src, "D302", f"the body is identical to that of {other} ({first_body[0]})",
-                           line=src.line_of("body"), pointer="/body")
+                yield make(
+                    src,
+                    "D302",
+                    f"the body is identical to that of {other} ({first_body[0]})",
+                    line=src.line_of("body"),
+                    pointer="/body",
+                )
             else:
                 self.bodies[key] = (src.path, src.line_of("body"), src.record_id)
 
 
 # --- running -----------------------------------------------------------------------------
 
-def check_source(src: Source, index: CorpusIndex, validator: jsonschema.protocols.Validator) -> list[Diagnostic]:
+
+def check_source(
+    src: Source, index: CorpusIndex, validator: jsonschema.protocols.Validator
+) -> list[Diagnostic]:
     """Schema, content and corpus diagnostics of one record."""
     found = schema_diagnostics(src, validator)
     found.extend(rules.check(src))
@@ -231,7 +292,9 @@ def check_source(src: Source, index: CorpusIndex, validator: jsonschema.protocol
     return found
 
 
-def iter_checked(paths: Iterable[str | os.PathLike[str]], report: Report) -> Iterator[tuple[Source, list[Diagnostic]]]:
+def iter_checked(
+    paths: Iterable[str | os.PathLike[str]], report: Report
+) -> Iterator[tuple[Source, list[Diagnostic]]]:
     """Stream every record with its diagnostics; file-level problems go straight to the report."""
     validator = schema.validator()
     index = CorpusIndex()
