@@ -170,3 +170,18 @@ _SPECS = [
 ]
 
 RULES: dict[str, RuleSpec] = {spec.id: spec for spec in _SPECS}
+
+
+def rules_table(markdown: bool = False) -> str:
+    """The rule table, plain for the terminal or Markdown for the README."""
+    if markdown:
+        rows = ["| id | name | severity | fix | checks |", "|---|---|---|---|---|"]
+        rows += [
+            f"| {r.id} | {r.name} | {r.severity} | {'yes' if r.fixable else ''} | {r.summary} |"
+            for r in RULES.values()
+        ]
+        return "\n".join(rows)
+    return "\n".join(
+        f"{r.id}  {r.name:<24} {r.severity:<8} {'fix' if r.fixable else '   '}  {r.summary}"
+        for r in RULES.values()
+    )

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from builder import __version__, report
-from builder.catalog import RULES
+from builder.catalog import rules_table
 from builder.fix import fix_paths
 from builder.validate import validate_paths
 
@@ -106,16 +106,16 @@ def fix(paths: tuple[str, ...], check: bool) -> None:
 
 
 @cli.command("rules")
-def list_rules() -> None:
+@click.option("--markdown", is_flag=True, help="Print the table in Markdown, as in the README.")
+def list_rules(markdown: bool) -> None:
     """List every rule: id, name, severity, whether `newsset fix` fixes it, and what it checks.
 
     \b
     Example:
         newsset rules
+        newsset rules --markdown
     """
-    for spec in RULES.values():
-        fixable = "fix" if spec.fixable else "   "
-        click.echo(f"{spec.id}  {spec.name:<24} {spec.severity:<8} {fixable}  {spec.summary}")
+    click.echo(rules_table(markdown))
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from builder import text
 from builder.rules import TITLE_FIELDS, wrapped_runs
-from builder.sources import FENCE, decode, iter_article_files, replace_file, yaml_scalar
+from builder.sources import FENCE, decode, is_blank, iter_article_files, replace_file, yaml_scalar
 
 FIXED_FIELDS = ("source", "section", *TITLE_FIELDS)
 
@@ -78,7 +78,7 @@ def fix_markdown(path: str, content: str, changes: list[Change]) -> str:
 
     for offset, raw in enumerate(lines[end + 1 :]):
         line = raw.rstrip("\r \t")
-        if line.strip():
+        if not is_blank(line):
             paragraph.append((end + 2 + offset, line))
         else:
             flush()
@@ -102,7 +102,7 @@ def fix_jsonl(path: str, content: str, changes: list[Change]) -> str:
     out = []
     for number, line in enumerate(content.split("\n"), start=1):
         try:
-            data = json.loads(line) if line.strip() else None
+            data = json.loads(line) if not is_blank(line) else None
         except json.JSONDecodeError:
             data = None
         if not isinstance(data, dict):

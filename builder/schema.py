@@ -121,3 +121,13 @@ def nested_properties(spec: dict[str, Any]) -> dict[str, Any]:
     if spec.get("type") == "array":
         spec = spec.get("items", {})
     return spec.get("properties", {})
+
+
+def field_table(schema: dict[str, Any] | None = None) -> str:
+    """The record's fields as a Markdown table, for the README and the dataset card."""
+    rows = ["| field | required | type | what it is |", "|---|---|---|---|"]
+    rows += [
+        f"| `{f.name}` | {'yes' if f.required else ''} | {f.type_label} | {f.description} |"
+        for f in fields(schema)
+    ]
+    return "\n".join(rows)

@@ -23,6 +23,11 @@ from builder.diagnostics import ERROR, Diagnostic
 ARTICLE_SUFFIXES = (".md", ".jsonl")
 SKIPPED_NAMES = {"README.md", "CHANGELOG.md", "CONTRIBUTING.md"}
 FENCE = "---"
+BLANK = " \t\r\u3000\u00a0"  # what a blank line may hold; control characters are not blank
+
+
+def is_blank(line: str) -> bool:
+    return not line.strip(BLANK)
 
 
 @dataclass
@@ -192,7 +197,7 @@ def read_markdown_text(path: str, text: str) -> FileResult:
         )
         data.pop("body")
     data["body"] = "\n".join(p.text for p in paragraphs)
-    field_lines["body"] = paragraphs[0].line if paragraphs else end + 1
+    field_lines["body"] = paragraphs[0].line if paragraphs else end + 2
     return FileResult([Source(path, 1, data, field_lines, field_cols, paragraphs, "md")], problems)
 
 
@@ -261,7 +266,7 @@ def split_paragraphs(lines: list[str], first_line: int) -> list[Paragraph]:
     start = first_line
     for offset, raw in enumerate(lines):
         line = raw.rstrip("\r \t")
-        if line.strip():
+        if not is_blank(line):
             if not current:
                 start = first_line + offset
             current.append(line)
@@ -278,7 +283,7 @@ def read_jsonl_text(path: str, text: str) -> FileResult:
     sources: list[Source] = []
     problems: list[Diagnostic] = []
     for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
+        if is_blank(line):
             continue
         try:
             data = json.loads(line)
@@ -386,7 +391,7 @@ def to_markdown(record: dict[str, Any], order: Iterable[str]) -> str:
             out.append(f"{name}: {yaml_scalar(value)}")
     out.append(FENCE)
     body = record.get("body") or ""
-    paragraphs = [p for p in body.split("\n") if p.strip()]
+    paragraphs = [p for p in body.split("\n") if not is_blank(p)]
     return "\n".join(out) + "\n\n" + "\n\n".join(paragraphs) + "\n"
 
 

@@ -29,9 +29,10 @@ _CJK_RE = re.compile(CJK_CHAR)
 CJK_PUNCT = "，。、；：？！“”‘’（）《》〈〉【】「」『』…—～·"
 _CJK_OR_PUNCT_RE = re.compile(f"[{_CJK_RANGES}{CJK_PUNCT}]")
 
-# Characters a paragraph may end with; a line ending otherwise continues on the next line.
-SENTENCE_END = "。！？…；：”’）》」』】.!?"
-_CLOSERS = "”’）》」』】\"')"
+# Marks a paragraph may end with (before any closing quotes or brackets). A line ending
+# otherwise — with a comma, a semicolon, a bare closing quote as in `打造“重要窗口”` — goes on.
+SENTENCE_END = "。！？…：.!?"
+CLOSERS = "”’）》」』】\"')"
 
 # Half-width → full-width punctuation, for marks sitting inside Chinese text.
 HALF_TO_FULL = {",": "，", ";": "；", ":": "：", "?": "？", "!": "！", "(": "（", ")": "）"}
@@ -67,8 +68,8 @@ def display_width(text: str) -> int:
 
 
 def ends_sentence(line: str) -> bool:
-    """True when a line ends the way a paragraph can end (。！？… or a closing quote)."""
-    stripped = line.rstrip(SPACES)
+    """True when a line ends the way a paragraph can end: 。！？…： maybe followed by ”）."""
+    stripped = line.rstrip(SPACES).rstrip(CLOSERS)
     return bool(stripped) and stripped[-1] in SENTENCE_END
 
 
@@ -207,8 +208,9 @@ def undouble(line: str) -> str | None:
 def is_wrapped_run(lines: Sequence[str], tolerance: int = 2) -> bool:
     """True when lines look hard-wrapped at one column width.
 
-    All lines but the last have (nearly) the same display width and none of them ends the way
-    a paragraph ends. This is the one definition of "hard wrap" used by extract and validate.
+    No line but the last ends the way a paragraph ends, and the lines between the first and the
+    last have (nearly) the same display width; the first may be narrower, as a paragraph's first
+    line is indented. This is the one definition of "hard wrap" used by extract and validate.
     """
     if len(lines) < 2:
         return False
@@ -216,7 +218,8 @@ def is_wrapped_run(lines: Sequence[str], tolerance: int = 2) -> bool:
     if any(ends_sentence(line) for line in head):
         return False
     widths = [display_width(line.strip(SPACES)) for line in head]
-    return max(widths) - min(widths) <= tolerance and max(widths) <= 60
+    inner = widths[1:] or widths
+    return max(inner) - min(inner) <= tolerance and widths[0] <= max(inner) + tolerance and max(widths) <= 60
 
 
 def collapse_spaces(text: str) -> str:

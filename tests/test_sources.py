@@ -1,0 +1,91 @@
+"""Reading and writing article files, with the line of every field and paragraph."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from builder import schema, sources
+from tests.conftest import ARTICLES, valid_record, write_jsonl, write_md
+
+
+def test_markdown_fields_and_paragraphs_keep_their_lines() -> None:
+    result = sources.read_path(ARTICLES / "2020/11/09/pinghu-20201109-p01-02.md")
+    assert result.diagnostics == []
+    (src,) = result.sources
+    assert src.field_lines["id"] == 2
+    assert src.field_lines["headline"] == 7
+    assert src.field_lines["byline"] == 9
+    assert [p.line for p in src.paragraphs] == [12, 14, 16, 18, 20, 22]
+    assert src.data["date"] == "2020-11-09"  # a string, not a YAML timestamp
+    assert src.data["page"] == 1
+    assert src.data["body"].count("\n") == 5
+    assert src.data["body"].startswith("本报讯 昨天是全国第二十一个记者节。11月6日下午")
+
+
+def test_jsonl_records_point_at_their_line(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path, [valid_record(id="pinghu-20201109-p01-08"), valid_record()])
+    path.write_text("\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
+    result = sources.read_path(path)
+    assert [s.line for s in result.sources] == [2, 3]
+    assert result.sources[0].field_lines["headline"] == 2
+    assert result.sources[0].paragraphs[1].line == 2
+
+
+def test_markdown_round_trip_of_every_corpus_file(tmp_path: Path) -> None:
+    for path in sorted(ARTICLES.rglob("*.md")):
+        record = sources.read_path(path).sources[0].data
+        text = sources.to_markdown(record, schema.field_names())
+        assert text == path.read_text(encoding="utf-8")
+
+
+def test_writer_quotes_values_yaml_would_change(tmp_path: Path) -> None:
+    record = valid_record(headline="true", kicker="2020-11-09", subheadline="a: b #c")
+    back = sources.read_path(write_md(tmp_path, record)).sources[0].data
+    assert (back["headline"], back["kicker"], back["subheadline"]) == ("true", "2020-11-09", "a: b #c")
+
+
+def test_gb18030_file_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "gbk.md"
+    path.write_bytes("---\nid: 中文\n---\n\n正文\n".encode("gb18030"))
+    (diag,) = sources.read_path(path).diagnostics
+    assert diag.rule == "F001" and diag.line == 2
+    assert "GB18030" in diag.message
+
+
+def test_utf8_bom_is_accepted(tmp_path: Path) -> None:
+    path = write_md(tmp_path, valid_record())
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    result = sources.read_path(path)
+    assert result.diagnostics == [] and result.sources[0].data["id"] == valid_record()["id"]
+
+
+def test_duplicate_key_is_reported_at_its_line(tmp_path: Path) -> None:
+    path = write_md(tmp_path, valid_record())
+    lines = path.read_text(encoding="utf-8").split("\n")
+    lines.insert(3, "source: 嘉兴日报")
+    path.write_text("\n".join(lines), encoding="utf-8")
+    (diag,) = sources.read_path(path).diagnostics
+    assert (diag.rule, diag.line) == ("F004", 4)
+    assert "first on line 3" in diag.message
+
+
+def test_write_new_refuses_to_overwrite(tmp_path: Path) -> None:
+    target = tmp_path / "a" / "b.md"
+    sources.write_new(target, "one")
+    try:
+        sources.write_new(target, "two")
+    except FileExistsError:
+        pass
+    else:  # pragma: no cover
+        raise AssertionError("overwrote an existing file")
+    assert target.read_text() == "one"
+    assert [p.name for p in target.parent.iterdir()] == ["b.md"]
+
+
+def test_folders_are_walked_in_a_stable_order(tmp_path: Path) -> None:
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a").mkdir()
+    for name in ("b/2.md", "a/1.jsonl", "a/README.md", "a/.hidden.md", "a/notes.txt"):
+        (tmp_path / name).write_text("x", encoding="utf-8")
+    found = [Path(p).relative_to(tmp_path).as_posix() for p in sources.iter_article_files([tmp_path])]
+    assert found == ["a/1.jsonl", "b/2.md"]
