@@ -6,6 +6,7 @@ the exit code: 0 clean, 1 problems found, 2 usage or environment error.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -119,9 +120,23 @@ def list_rules(markdown: bool) -> None:
 
 
 def main() -> None:
-    """Entry point: click handles usage errors (exit 2); anything else unexpected exits 2 too."""
+    """Entry point: click handles usage errors (exit 2); an unexpected failure exits 2 too,
+    with one line naming it instead of a traceback (NEWSSET_DEBUG=1 shows the traceback)."""
     try:
-        cli(standalone_mode=True)
+        cli(standalone_mode=False)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except click.ClickException as err:
+        err.show()
+        sys.exit(err.exit_code)
+    except click.Abort:
+        click.echo("Aborted!", err=True)
+        sys.exit(130)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except Exception as err:  # the last line of defence: no traceback for users
+        if os.environ.get("NEWSSET_DEBUG"):
+            raise
+        click.echo(f"newsset: internal error: {type(err).__name__}: {err} (NEWSSET_DEBUG=1 shows where)", err=True)
+        sys.exit(2)
