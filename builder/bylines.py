@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
-from builder.text import SPACES, is_cjk
+from builder.text import CJK_CHAR, SPACES
 
 # Printed role words, longest first so that 摄影记者 wins over 摄影 and 记者.
 ROLE_WORDS: dict[str, str] = {
@@ -96,16 +97,19 @@ def _merge_role_tokens(tokens: list[str]) -> list[str]:
     return out
 
 
+_GLUED_ROLE_RE = re.compile(
+    "^(" + "|".join(re.escape(r) for r in _ROLES_BY_LENGTH if len(r) >= 2) + ")(" + CJK_CHAR + "+)$"
+)
+
+
 def _split_glued_role(token: str) -> list[str]:
     """`记者胡佳英` → [`记者`, `胡佳英`]; only roles of two or more characters are split off."""
     if token in ROLE_WORDS:
         return [token]
-    for role in _ROLES_BY_LENGTH:
-        if len(role) >= 2 and token.startswith(role) and len(token) > len(role):
-            rest = token[len(role) :]
-            if all(is_cjk(c) for c in rest):
-                return [role, *_split_glued_role(rest)]
-    return [token]
+    glued = _GLUED_ROLE_RE.match(token)
+    if glued is None:
+        return [token]
+    return [glued[1], *_split_glued_role(glued[2])]
 
 
 def tokens_of(line: str) -> list[str]:
@@ -114,6 +118,7 @@ def tokens_of(line: str) -> list[str]:
     return [piece for token in merged for piece in _split_glued_role(token)]
 
 
+@lru_cache(maxsize=8192)
 def parse(line: str) -> Byline | None:
     """Parse a byline; None when the line is not a byline at all.
 
@@ -153,15 +158,18 @@ def _looks_like_name_part(token: str) -> bool:
     return 0 < len(token) <= _MAX_NAME and all(c.isalpha() or c == "·" for c in token)
 
 
+MAX_BYLINE = 60
+
+
 def is_byline(line: str) -> bool:
     """True for a line that is only a byline (with or without the ■ marker)."""
     stripped = line.strip(SPACES + "\t")
-    if not stripped:
-        return False
+    if not stripped or len(stripped) > MAX_BYLINE:
+        return bool(stripped) and stripped[0] in BYLINE_MARKERS
     if stripped[0] in BYLINE_MARKERS:
         return True
     parsed = parse(stripped)
-    return parsed is not None and bool(parsed.authors) and len(stripped) <= 60
+    return parsed is not None and bool(parsed.authors)
 
 
 def authors_of(byline: str) -> list[dict[str, str]]:

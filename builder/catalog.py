@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from builder.diagnostics import ERROR, WARNING
+from builder.diagnostics import ERROR, WARNING, Diagnostic
 
 
 @dataclass(frozen=True)
@@ -184,4 +184,30 @@ def rules_table(markdown: bool = False) -> str:
     return "\n".join(
         f"{r.id}  {r.name:<24} {r.severity:<8} {'fix' if r.fixable else '   '}  {r.summary}"
         for r in RULES.values()
+    )
+
+
+def diagnostic(
+    rule_id: str,
+    file: str,
+    line: int,
+    message: str,
+    col: int = 1,
+    hint: str = "",
+    pointer: str = "",
+    record: str = "",
+) -> Diagnostic:
+    """A diagnostic of a catalogued rule: severity, name and default hint come from the table."""
+    spec = RULES[rule_id]
+    return Diagnostic(
+        file=file,
+        line=line,
+        col=col,
+        rule=rule_id,
+        severity=spec.severity,
+        message=message,
+        hint=hint or spec.hint,
+        name=spec.name,
+        pointer=pointer,
+        record=record,
     )

@@ -138,5 +138,7 @@ def main() -> None:
     except Exception as err:  # the last line of defence: no traceback for users
         if os.environ.get("NEWSSET_DEBUG"):
             raise
-        click.echo(f"newsset: internal error: {type(err).__name__}: {err} (NEWSSET_DEBUG=1 shows where)", err=True)
+        click.echo(
+            f"newsset: internal error: {type(err).__name__}: {err} (NEWSSET_DEBUG=1 shows where)", err=True
+        )
         sys.exit(2)

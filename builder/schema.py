@@ -42,6 +42,20 @@ def validator(path: str | None = None) -> jsonschema.protocols.Validator:
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
 
 
+@cache
+def fast_validator(path: str | None = None) -> Any:
+    """A compiled validator (jsonschema-rs) that only answers valid or not; None if absent.
+
+    It is a screen: a record it passes is valid, one it fails goes to `validator()` for the
+    precise errors. The test suite checks that both agree.
+    """
+    try:
+        import jsonschema_rs
+    except ImportError:  # pragma: no cover - optional speed-up
+        return None
+    return jsonschema_rs.validator_for(load(path), validate_formats=True)
+
+
 @dataclass(frozen=True)
 class Field:
     """One top-level field of the record, as the schema describes it."""

@@ -11,13 +11,18 @@ import json
 import os
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from builder.catalog import RULES
+try:  # orjson parses JSONL several times faster; the standard library is the fallback
+    from orjson import loads as _loads
+except ImportError:  # pragma: no cover
+    from json import loads as _loads
+
+from builder.catalog import diagnostic
 from builder.diagnostics import ERROR, Diagnostic
 
 ARTICLE_SUFFIXES = (".md", ".jsonl")
@@ -36,22 +41,51 @@ class Paragraph:
     text: str
 
 
-@dataclass
 class Source:
-    """One record and where its parts are in the file it came from."""
+    """One record and where its parts are in the file it came from.
 
-    path: str
-    line: int
-    data: dict[str, Any]
-    field_lines: dict[str, int] = field(default_factory=dict)
-    field_cols: dict[str, int] = field(default_factory=dict)
-    paragraphs: list[Paragraph] = field(default_factory=list)
-    format: str = "md"
+    A JSONL record keeps its raw line and works out paragraphs and field columns only when a
+    diagnostic asks for them, so that clean records cost no more than their parse.
+    """
+
+    __slots__ = ("_paragraphs", "data", "field_cols", "field_lines", "format", "line", "path", "raw")
+
+    def __init__(
+        self,
+        path: str,
+        line: int,
+        data: dict[str, Any],
+        field_lines: dict[str, int] | None = None,
+        field_cols: dict[str, int] | None = None,
+        paragraphs: list[Paragraph] | None = None,
+        format: str = "md",
+        raw: bytes | None = None,
+    ) -> None:
+        self.path = path
+        self.line = line
+        self.data = data
+        self.field_lines = field_lines or {}
+        self.field_cols = field_cols or {}
+        self._paragraphs = paragraphs
+        self.format = format
+        self.raw = raw
+
+    @property
+    def paragraphs(self) -> list[Paragraph]:
+        if self._paragraphs is None:
+            body = self.data.get("body")
+            self._paragraphs = (
+                [Paragraph(self.line, p) for p in body.split("\n")] if isinstance(body, str) else []
+            )
+        return self._paragraphs
 
     def line_of(self, name: str | None) -> int:
         return self.field_lines.get(name or "", self.line)
 
     def col_of(self, name: str | None) -> int:
+        if name and name not in self.field_cols and self.raw is not None:
+            at = self.raw.find(json.dumps(name, ensure_ascii=False).encode("utf-8"))
+            self.field_cols[name] = len(self.raw[: max(at, 0)].decode("utf-8", "replace")) + 1
         return self.field_cols.get(name or "", 1)
 
     @property
@@ -69,17 +103,7 @@ class FileResult:
 def file_diagnostic(
     path: str, rule: str, message: str, line: int = 1, col: int = 1, hint: str = ""
 ) -> Diagnostic:
-    spec = RULES[rule]
-    return Diagnostic(
-        file=path,
-        line=line,
-        col=col,
-        rule=rule,
-        severity=spec.severity,
-        message=message,
-        hint=hint or spec.hint,
-        name=spec.name,
-    )
+    return diagnostic(rule, path, line, message, col=col, hint=hint)
 
 
 # --- YAML: strings stay strings ------------------------------------------------------------
@@ -140,6 +164,8 @@ def guess_encoding(raw: bytes) -> str | None:
 def read_path(path: str | os.PathLike[str]) -> FileResult:
     """Read one article file, `.md` or `.jsonl`."""
     name = os.fspath(path)
+    if name.endswith(".jsonl"):
+        return collect(iter_jsonl(name))
     try:
         raw = Path(name).read_bytes()
     except OSError as err:
@@ -147,8 +173,6 @@ def read_path(path: str | os.PathLike[str]) -> FileResult:
     text, problem = decode(name, raw)
     if text is None:
         return FileResult([], [problem] if problem else [])
-    if name.endswith(".jsonl"):
-        return read_jsonl_text(name, text)
     return read_markdown_text(name, text)
 
 
@@ -278,52 +302,95 @@ def split_paragraphs(lines: list[str], first_line: int) -> list[Paragraph]:
     return paragraphs
 
 
-def read_jsonl_text(path: str, text: str) -> FileResult:
-    """One JSON object per line; blank lines are allowed and skipped."""
-    sources: list[Source] = []
-    problems: list[Diagnostic] = []
-    for number, line in enumerate(text.split("\n"), start=1):
-        if is_blank(line):
+def collect(found: Iterable[Source | Diagnostic]) -> FileResult:
+    """Gather a stream of records and problems into one FileResult."""
+    result = FileResult([], [])
+    for item in found:
+        (result.diagnostics if isinstance(item, Diagnostic) else result.sources).append(item)
+    return result
+
+
+def iter_jsonl(path: str, start: int = 0, end: int | None = None) -> Iterator[Source | Diagnostic]:
+    """Stream the records of a JSONL file, or of the lines that start in [start, end)."""
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed below, after the generator is done
+    except OSError as err:
+        yield file_diagnostic(path, "F005", f"cannot read file: {err.strerror or err}")
+        return
+    with handle:
+        first_line = 1 + count_newlines(handle, start) if start else 1
+        handle.seek(start)
+        lines: Iterable[bytes] = handle
+        if end is not None:
+            lines = lines_before(handle, end - start)
+        yield from iter_jsonl_lines(path, iter(lines), first_line)
+
+
+def count_newlines(handle: Any, end: int, block: int = 1 << 22) -> int:
+    handle.seek(0)
+    count = 0
+    remaining = end
+    while remaining > 0:
+        chunk = handle.read(min(block, remaining))
+        if not chunk:
+            break
+        count += chunk.count(b"\n")
+        remaining -= len(chunk)
+    return count
+
+
+def lines_before(handle: Any, size: int) -> Iterator[bytes]:
+    """Lines from the handle's position that start within the next `size` bytes."""
+    taken = 0
+    for line in handle:
+        if taken >= size:
+            return
+        taken += len(line)
+        yield line
+
+
+def iter_jsonl_lines(path: str, lines: Iterator[bytes], first_line: int) -> Iterator[Source | Diagnostic]:
+    for number, raw in enumerate(lines, start=first_line):
+        line = raw.rstrip(b"\r\n")
+        if number == 1 and line.startswith(b"\xef\xbb\xbf"):
+            line = line[3:]
+        if not line.strip(b" \t\r"):
             continue
         try:
-            data = json.loads(line)
-        except json.JSONDecodeError as err:
-            problems.append(
-                file_diagnostic(
-                    path,
-                    "F003",
-                    f"line is not valid JSON: {err.msg}",
-                    line=number,
-                    col=err.colno,
-                )
-            )
+            data = _loads(line)
+        except ValueError as err:
+            yield json_problem(path, number, line, err)
             continue
         if not isinstance(data, dict):
-            problems.append(
-                file_diagnostic(
-                    path,
-                    "F003",
-                    f"line is a JSON {type(data).__name__}, not an object",
-                    line=number,
-                )
+            yield file_diagnostic(
+                path, "F003", f"line is a JSON {_json_type(data)}, not an object", line=number
             )
             continue
-        sources.append(jsonl_source(path, number, line, data))
-    return FileResult(sources, problems)
+        yield Source(path, number, data, format="jsonl", raw=line)
 
 
-def jsonl_source(path: str, number: int, line: str, data: dict[str, Any]) -> Source:
-    cols = {key: line.find(json.dumps(key, ensure_ascii=False)) + 1 for key in data}
-    body = data.get("body")
-    paragraphs = [Paragraph(number, p) for p in body.split("\n")] if isinstance(body, str) else []
-    return Source(
-        path,
-        number,
-        data,
-        dict.fromkeys(data, number),
-        {k: max(c, 1) for k, c in cols.items()},
-        paragraphs,
-        "jsonl",
+def json_problem(path: str, number: int, line: bytes, err: ValueError) -> Diagnostic:
+    """F001 for a line that is not UTF-8, F003 for one that is not JSON."""
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        guess = guess_encoding(line)
+        looks = f" (it looks like {guess})" if guess else ""
+        return file_diagnostic(
+            path,
+            "F001",
+            f"line is not UTF-8{looks}: byte 0x{line[bad.start]:02x} cannot be decoded",
+            line=number,
+            col=bad.start + 1,
+        )
+    message = getattr(err, "msg", None) or str(err)
+    col = getattr(err, "colno", 1) or 1
+    return file_diagnostic(path, "F003", f"line is not valid JSON: {message}", line=number, col=col)
+
+
+def _json_type(value: Any) -> str:
+    return {list: "array", str: "string", int: "number", float: "number", bool: "boolean"}.get(
+        type(value), "null"
     )
 
 
@@ -345,13 +412,16 @@ def iter_article_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[str]
             yield name
 
 
-def read_all(paths: Iterable[str | os.PathLike[str]]) -> Iterator[FileResult]:
-    """Stream the records of every article file under the paths, file by file."""
-    for name in iter_article_files(paths):
-        if not os.path.exists(name):
-            yield FileResult([], [file_diagnostic(name, "F005", "no such file or folder")])
-            continue
-        yield read_path(name)
+def iter_file(name: str, start: int = 0, end: int | None = None) -> Iterator[Source | Diagnostic]:
+    """Stream one file's records and problems; JSONL line by line, optionally a byte range."""
+    if not os.path.exists(name):
+        yield file_diagnostic(name, "F005", "no such file or folder")
+    elif name.endswith(".jsonl"):
+        yield from iter_jsonl(name, start, end)
+    else:
+        result = read_path(name)
+        yield from result.diagnostics
+        yield from result.sources
 
 
 def has_errors(results: Iterable[Diagnostic]) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator, Sequence
+from typing import NamedTuple
 
 # CJK ideographs (unified, extensions A-F, compatibility) and the CJK symbol and full-width
 # punctuation blocks. Kana and Hangul count too: they never take spaces between them either.
@@ -42,7 +43,6 @@ BRACKET_PAIRS = {"“": "”", "‘": "’", "（": "）", "《": "》", "【": 
 # Spaces a PDF puts between characters: ASCII space, ideographic space, no-break space.
 SPACES = " \u3000\u00a0"
 _SPACE_RUN_RE = re.compile(f"[{SPACES}]+")
-_CJK_GAP_RE = re.compile(f"({CJK_CHAR})[{SPACES}]+(?={CJK_CHAR})")
 _CJK_RUN_RE = re.compile(f"{CJK_CHAR}+")
 
 _BAD_CHAR_RE = re.compile("[\ufffd\x00-\x09\x0b-\x1f\x7f-\x9f\u200b\ufeff]")
@@ -86,48 +86,64 @@ def join_wrapped(lines: Sequence[str]) -> str:
     return out
 
 
-def justified_spaces(text: str) -> Iterator[re.Match[str]]:
+class Gap(NamedTuple):
+    """A justification gap: `text[start]` is the CJK character before the spaces, which end at `end`."""
+
+    start: int
+    end: int
+
+
+def justified_spaces(text: str) -> Iterator[Gap]:
     """Yield spaces that a justified narrow column put between CJK characters.
 
     A space is a justification artefact when it stands between two CJK characters and one
     side of it is a single character (`食 药 监 局`, `王 强`). Spaces between words of two
-    or more characters (`强交流 听意见 促发展`, `记者 李雨婷`) are the paper's own.
+    or more characters (`强交流 听意见 促发展`, `记者 李雨婷`) are the paper's own. Only the
+    spaces are looked at (found with str.find), so ordinary text costs almost nothing.
     """
-    for gap in _CJK_GAP_RE.finditer(text):
-        left_start = gap.start(1)
-        left = _run_length_left(text, left_start + 1)
-        right = _run_length_right(text, gap.end())
-        if min(left, right) == 1:
-            yield gap
+    size = len(text)
+    for start in sorted(_space_positions(text)):
+        if start and text[start - 1] in SPACES:
+            continue  # inside a run of spaces: the run was looked at from its first space
+        end = start + 1
+        while end < size and text[end] in SPACES:
+            end += 1
+        if start == 0 or end >= size or not (is_cjk(text[start - 1]) and is_cjk(text[end])):
+            continue
+        left_single = start < 2 or not is_cjk(text[start - 2])
+        right_single = end + 1 >= size or not is_cjk(text[end + 1])
+        if left_single or right_single:
+            yield Gap(start - 1, end)
 
 
-def _run_length_left(text: str, end: int) -> int:
-    n = 0
-    while end - n - 1 >= 0 and is_cjk(text[end - n - 1]):
-        n += 1
-    return n
+def _space_positions(text: str) -> Iterator[int]:
+    for space in SPACES:
+        at = text.find(space)
+        while at != -1:
+            yield at
+            at = text.find(space, at + 1)
 
 
-def _run_length_right(text: str, start: int) -> int:
-    n = 0
-    while start + n < len(text) and is_cjk(text[start + n]):
-        n += 1
-    return n
+def has_justified_spaces(text: str) -> bool:
+    return next(justified_spaces(text), None) is not None
 
 
 def remove_justified_spaces(text: str) -> str:
     """Drop the justification spaces found by `justified_spaces`."""
-    spans = [(m.end(1), m.end()) for m in justified_spaces(text)]
+    spans = [(gap.start + 1, gap.end) for gap in justified_spaces(text)]
     for start, end in reversed(spans):
         text = text[:start] + text[end:]
     return text
 
 
+HALF_MARKS = ',;:?!()"'
+_HALF_MARK_RE = re.compile(f"[{re.escape(HALF_MARKS)}]")
+
+
 def halfwidth_punctuation(text: str) -> Iterator[tuple[int, str]]:
     """Yield (offset, mark) for half-width punctuation standing inside Chinese text."""
-    for i, ch in enumerate(text):
-        if ch not in HALF_TO_FULL and ch != '"':
-            continue
+    for m in _HALF_MARK_RE.finditer(text):
+        i, ch = m.start(), m.group()
         before = text[i - 1] if i else ""
         after = text[i + 1] if i + 1 < len(text) else ""
         if ch in ",:" and before.isdigit() and after.isdigit():
@@ -162,10 +178,23 @@ def fullwidth_punctuation(text: str) -> str:
     return "".join(out)
 
 
+def may_have_bad_characters(text: str) -> bool:
+    """Cheap screen for `bad_characters`: every character it reports is unprintable or U+FFFD."""
+    return "\ufffd" in text or not text.replace("\n", "").isprintable()
+
+
+def has_halfwidth_mark(text: str) -> bool:
+    """Cheap screen for `halfwidth_punctuation`: any half-width mark at all."""
+    return any(mark in text for mark in HALF_MARKS)
+
+
 def bad_characters(text: str) -> Iterator[tuple[int, str]]:
     """Yield (offset, char) for U+FFFD, control characters and invisible marks."""
     for m in _BAD_CHAR_RE.finditer(text):
         yield m.start(), m.group()
+
+
+_BRACKET_RE = re.compile("[" + "".join(BRACKET_PAIRS) + "".join(BRACKET_PAIRS.values()) + "]")
 
 
 def unbalanced_brackets(text: str) -> list[str]:
@@ -173,19 +202,45 @@ def unbalanced_brackets(text: str) -> list[str]:
     closing = {v: k for k, v in BRACKET_PAIRS.items()}
     stack: list[str] = []
     stray: list[str] = []
-    for ch in text:
+    for ch in _BRACKET_RE.findall(text):
         if ch in BRACKET_PAIRS:
             stack.append(ch)
-        elif ch in closing:
-            if stack and stack[-1] == closing[ch]:
-                stack.pop()
-            elif closing[ch] in stack:
-                while stack and stack[-1] != closing[ch]:
-                    stray.append(stack.pop())
-                stack.pop()
-            else:
-                stray.append(ch)
+        elif stack and stack[-1] == closing[ch]:
+            stack.pop()
+        elif closing[ch] in stack:
+            while stack and stack[-1] != closing[ch]:
+                stray.append(stack.pop())
+            stack.pop()
+        else:
+            stray.append(ch)
     return stray + stack
+
+
+_BRACKET_OR_NEWLINE_RE = re.compile(_BRACKET_RE.pattern[:-1] + "\n]")
+
+
+def unbalanced_by_paragraph(text: str) -> Iterator[tuple[int, list[str]]]:
+    """(paragraph index, stray marks) for each line of `text` with unbalanced marks, in one pass."""
+    marks = _BRACKET_OR_NEWLINE_RE.findall(text)
+    if not marks:
+        return
+    index = 0
+    start = 0
+    for end, mark in enumerate([*marks, "\n"]):
+        if mark == "\n":
+            if end > start and not _alternates(marks[start:end]):
+                stray = unbalanced_brackets("".join(marks[start:end]))
+                if stray:
+                    yield index, stray
+            start = end + 1
+            index += 1
+
+
+def _alternates(marks: list[str]) -> bool:
+    """The common balanced case, cheaply: each mark is closed right after it is opened."""
+    if len(marks) % 2:
+        return False
+    return all(BRACKET_PAIRS.get(a) == b for a, b in zip(marks[::2], marks[1::2], strict=True))
 
 
 def is_nfc(text: str) -> bool:

@@ -8,19 +8,20 @@ finds in one run; it never raises on bad input.
 from __future__ import annotations
 
 import difflib
-import hashlib
+import multiprocessing
 import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import jsonschema
+import xxhash
 
-from builder import bylines, rules, schema
+from builder import bylines, catalog, rules, schema
 from builder.catalog import RULES
 from builder.diagnostics import ERROR, WARNING, Diagnostic
-from builder.sources import Source, read_all
+from builder.sources import Source, iter_article_files, iter_file
 
 ID_PARTS = re.compile(r"^(?P<slug>.+)-(?P<date>\d{8})-(?P<page>[a-z0-9]+)-(?P<n>\d{2,})$")
 PAGE_LABEL = re.compile(r"^p(\d+)$")
@@ -222,98 +223,226 @@ def id_agreement(src: Source) -> Iterator[Diagnostic]:
 def make(
     src: Source, rule_id: str, message: str, line: int, col: int = 1, hint: str = "", pointer: str = ""
 ) -> Diagnostic:
-    spec = RULES[rule_id]
-    return Diagnostic(
-        file=src.path,
-        line=line,
-        col=col,
-        rule=rule_id,
-        severity=spec.severity,
-        message=message,
-        hint=hint or spec.hint,
-        name=spec.name,
-        pointer=pointer,
-        record=src.record_id,
-    )
+    return rules.diagnostic(src, rule_id, message, line=line, col=col, hint=hint, pointer=pointer)
 
 
 # --- corpus ------------------------------------------------------------------------------
 
 
+class CorpusKey(NamedTuple):
+    """What the corpus checks need of one record: a few numbers, not the record."""
+
+    path: str
+    id_line: int
+    id_col: int
+    body_line: int
+    record_id: str | None
+    body_digest: bytes | None
+
+
+def corpus_key(src: Source) -> CorpusKey:
+    record_id = src.data.get("id")
+    body = src.data.get("body")
+    digest = None
+    if isinstance(body, str) and body.strip():
+        digest = xxhash.xxh3_128_digest(body.encode("utf-8"))
+    has_id = isinstance(record_id, str)
+    return CorpusKey(
+        src.path,
+        src.line_of("id"),
+        src.col_of("id") if has_id else 1,
+        src.line_of("body"),
+        record_id if has_id else None,
+        digest,
+    )
+
+
 class CorpusIndex:
-    """Corpus-wide checks that need one small entry per record, not the records themselves."""
+    """Duplicate ids and identical bodies, from one compact key per record, in input order."""
 
     def __init__(self) -> None:
         self.ids: dict[str, tuple[str, int]] = {}
         self.bodies: dict[bytes, tuple[str, int, str]] = {}
 
-    def add(self, src: Source) -> Iterator[Diagnostic]:
-        record_id = src.data.get("id")
-        if isinstance(record_id, str):
-            first = self.ids.get(record_id)
+    def add(self, key: CorpusKey) -> Iterator[Diagnostic]:
+        record = key.record_id or ""
+        if key.record_id is not None:
+            first = self.ids.get(key.record_id)
             if first:
-                yield make(
-                    src,
+                yield catalog.diagnostic(
                     "D301",
-                    f"id {record_id} is also used in {first[0]}:{first[1]}",
-                    line=src.line_of("id"),
-                    col=src.col_of("id"),
+                    key.path,
+                    key.id_line,
+                    f"id {key.record_id} is also used in {first[0]}:{first[1]}",
+                    col=key.id_col,
                     pointer="/id",
+                    record=record,
                 )
             else:
-                self.ids[record_id] = (src.path, src.line_of("id"))
-        body = src.data.get("body")
-        if isinstance(body, str) and body.strip():
-            key = hashlib.blake2b(body.encode("utf-8"), digest_size=16).digest()
-            first_body = self.bodies.get(key)
+                self.ids[key.record_id] = (key.path, key.id_line)
+        if key.body_digest is not None:
+            first_body = self.bodies.get(key.body_digest)
             if first_body:
                 other = first_body[2] or f"{first_body[0]}:{first_body[1]}"
-                yield make(
-                    src,
+                yield catalog.diagnostic(
                     "D302",
+                    key.path,
+                    key.body_line,
                     f"the body is identical to that of {other} ({first_body[0]})",
-                    line=src.line_of("body"),
                     pointer="/body",
+                    record=record,
                 )
             else:
-                self.bodies[key] = (src.path, src.line_of("body"), src.record_id)
+                self.bodies[key.body_digest] = (key.path, key.body_line, record)
 
 
 # --- running -----------------------------------------------------------------------------
 
 
-def check_source(
-    src: Source, index: CorpusIndex, validator: jsonschema.protocols.Validator
-) -> list[Diagnostic]:
-    """Schema, content and corpus diagnostics of one record."""
-    found = schema_diagnostics(src, validator)
-    found.extend(rules.check(src))
-    found.extend(index.add(src))
-    return found
+def check_schema(src: Source) -> list[Diagnostic]:
+    """Schema diagnostics of one record.
+
+    The compiled validator answers "valid?" for the common clean record; only an invalid one
+    goes through the reference `jsonschema` validator, which says where and why.
+    """
+    fast = schema.fast_validator()
+    if fast is not None and fast.is_valid(src.data):
+        return list(id_agreement(src))
+    return schema_diagnostics(src)
+
+
+def check_record(src: Source) -> list[Diagnostic]:
+    """Schema and content diagnostics of one record."""
+    return check_schema(src) + rules.check(src)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A piece of work for one process: some files, or a byte range of one JSONL file."""
+
+    files: tuple[str, ...]
+    start: int = 0
+    end: int | None = None
+
+
+@dataclass
+class UnitResult:
+    files: int = 0
+    records: int = 0
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    keys: list[CorpusKey] = field(default_factory=list)
+
+
+CHUNK_BYTES = 32 << 20
+MD_FILES_PER_UNIT = 256
+PARALLEL_BYTES = 16 << 20
+
+
+def plan_units(paths: Iterable[str | os.PathLike[str]], chunk_bytes: int = CHUNK_BYTES) -> list[Unit]:
+    """Split the input into units: large JSONL files into line-aligned byte ranges."""
+    units: list[Unit] = []
+    pending: list[str] = []
+    for name in iter_article_files(paths):
+        size = os.path.getsize(name) if os.path.isfile(name) else 0
+        if name.endswith(".jsonl") and size > chunk_bytes:
+            units.extend(Unit((name,), a, b) for a, b in line_ranges(name, size, chunk_bytes))
+            continue
+        pending.append(name)
+        if len(pending) >= MD_FILES_PER_UNIT or name.endswith(".jsonl"):
+            units.append(Unit(tuple(pending)))
+            pending = []
+    if pending:
+        units.append(Unit(tuple(pending)))
+    return units
+
+
+def line_ranges(name: str, size: int, chunk_bytes: int) -> Iterator[tuple[int, int]]:
+    """Byte ranges of about `chunk_bytes` that start at the beginning of a line."""
+    with open(name, "rb") as handle:
+        start = 0
+        while start < size:
+            handle.seek(min(start + chunk_bytes, size))
+            if start + chunk_bytes < size:
+                handle.readline()
+            end = min(handle.tell(), size)
+            yield start, end
+            start = end
+
+
+def iter_unit(unit: Unit) -> Iterator[Source | Diagnostic]:
+    for name in unit.files:
+        yield from iter_file(name, unit.start, unit.end)
+
+
+def check_unit(unit: Unit) -> UnitResult:
+    """Validate one unit; return its diagnostics and the keys for the corpus checks."""
+    result = UnitResult(files=len(unit.files) if unit.start == 0 else 0)
+    for item in iter_unit(unit):
+        if isinstance(item, Diagnostic):
+            result.diagnostics.append(item)
+            continue
+        result.records += 1
+        result.diagnostics.extend(check_record(item))
+        result.keys.append(corpus_key(item))
+    return result
+
+
+def default_jobs(units: list[Unit]) -> int:
+    """Use every core when the input is big enough to repay starting the workers."""
+    total = sum(os.path.getsize(f) for u in units if u.start == 0 for f in u.files if os.path.isfile(f))
+    ranged = sum((u.end or 0) - u.start for u in units if u.start or u.end)
+    if len(units) < 2 or total + ranged < PARALLEL_BYTES:
+        return 1
+    return min(len(units), os.cpu_count() or 1)
+
+
+def run_units(units: list[Unit], jobs: int) -> Iterator[UnitResult]:
+    """Results in unit order, whatever the number of worker processes."""
+    if jobs <= 1:
+        yield from map(check_unit, units)
+        return
+    context = multiprocessing.get_context(
+        "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+    )
+    with context.Pool(jobs) as pool:
+        yield from pool.imap(check_unit, units, chunksize=1)
+
+
+def validate_paths(paths: Iterable[str | os.PathLike[str]], jobs: int | None = None) -> Report:
+    """Validate every article file under the paths and return the full report.
+
+    Files (and byte ranges of big JSONL files) are checked in worker processes; the corpus
+    checks then run over the records' keys in input order, so the report does not depend on
+    the number of processes.
+    """
+    units = plan_units(paths)
+    report = Report()
+    index = CorpusIndex()
+    for result in run_units(units, jobs if jobs is not None else default_jobs(units)):
+        report.files += result.files
+        report.records += result.records
+        report.diagnostics.extend(result.diagnostics)
+        for key in result.keys:
+            report.diagnostics.extend(index.add(key))
+    return report
 
 
 def iter_checked(
     paths: Iterable[str | os.PathLike[str]], report: Report
 ) -> Iterator[tuple[Source, list[Diagnostic]]]:
-    """Stream every record with its diagnostics; file-level problems go straight to the report."""
-    validator = schema.validator()
+    """Stream every record with its diagnostics, in one process (for callers that need records)."""
     index = CorpusIndex()
-    for result in read_all(paths):
-        report.files += 1
-        report.diagnostics.extend(result.diagnostics)
-        for src in result.sources:
+    for unit in plan_units(paths):
+        report.files += len(unit.files) if unit.start == 0 else 0
+        for item in iter_unit(unit):
+            if isinstance(item, Diagnostic):
+                report.diagnostics.append(item)
+                continue
             report.records += 1
-            found = check_source(src, index, validator)
+            found = check_record(item)
+            found.extend(index.add(corpus_key(item)))
             report.diagnostics.extend(found)
-            yield src, found
-
-
-def validate_paths(paths: Iterable[str | os.PathLike[str]]) -> Report:
-    """Validate every article file under the paths and return the full report."""
-    report = Report()
-    for _ in iter_checked(paths, report):
-        pass
-    return report
+            yield item, found
 
 
 def to_record(data: dict[str, Any]) -> dict[str, Any]:

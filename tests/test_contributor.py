@@ -28,8 +28,13 @@ def test_new_article_from_raw_lines_to_a_clean_gate(corpus_copy: Path) -> None:
 
     # What fix cannot decide, the contributor does by hand, as the hints say.
     text = path.read_text(encoding="utf-8")
-    text = text.replace("联合会成立市社会矛盾纠纷多元化解联合会成立", "联合会成立").replace("■记者 金睿敏\n\n", "")
+    text = text.replace("联合会成立市社会矛盾纠纷多元化解联合会成立", "联合会成立").replace(
+        "■记者 金睿敏\n\n", ""
+    )
     path.write_text(text, encoding="utf-8")
     assert run("validate", corpus_copy, "--strict").exit_code == 0
     body = text.split("---\n", 2)[2].strip()
-    assert body == "本报讯 11月7日下午，我市召开平湖市社会矛盾纠纷多元化解联合会成立暨第一次会员代表大会。市领导王道平、汤洪成出席会议。"
+    assert (
+        body
+        == "本报讯 11月7日下午，我市召开平湖市社会矛盾纠纷多元化解联合会成立暨第一次会员代表大会。市领导王道平、汤洪成出席会议。"
+    )

@@ -133,7 +133,8 @@ def test_spaced_words_in_titles_are_the_papers_own(tmp_path: Path, title: str) -
 
 def test_dateline_space_before_digits_is_fine() -> None:
     assert list(text.justified_spaces("本报讯 11月7日上午")) == []
-    assert [m.group() for m in text.justified_spaces("省食 药 监 局")] == ["食 ", "药 ", "监 "]
+    spaced = "省食 药 监 局"
+    assert [spaced[g.start : g.end] for g in text.justified_spaces(spaced)] == ["食 ", "药 ", "监 "]
 
 
 def test_doubled_two_line_title_is_undoubled() -> None:

@@ -27,7 +27,8 @@ def test_jsonl_records_point_at_their_line(tmp_path: Path) -> None:
     path.write_text("\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
     result = sources.read_path(path)
     assert [s.line for s in result.sources] == [2, 3]
-    assert result.sources[0].field_lines["headline"] == 2
+    assert result.sources[0].line_of("headline") == 2
+    assert result.sources[0].col_of("headline") > 1
     assert result.sources[0].paragraphs[1].line == 2
 
 
