@@ -116,12 +116,17 @@ def shard_files(release: Path, suffix: str) -> list[Path]:
     return sorted((release / DATA_DIR).glob(f"{SPLIT}-*-of-*.{suffix}"))
 
 
+def read_shards(release: Path) -> list[tuple[Path, pa.Table]]:
+    """Each Parquet shard of a release with its table, in shard order."""
+    return [(path, pq.read_table(path)) for path in shard_files(release, "parquet")]
+
+
 def read_table(release: Path) -> pa.Table:
     """All Parquet shards of a release as one table."""
-    files = shard_files(release, "parquet")
-    if not files:
+    shards = read_shards(release)
+    if not shards:
         raise FileNotFoundError(f"{release / DATA_DIR}: no Parquet shards")
-    return pa.concat_tables(pq.read_table(f) for f in files)
+    return pa.concat_tables(table for _, table in shards)
 
 
 def table_records(table: pa.Table) -> list[dict[str, Any]]:
@@ -136,8 +141,3 @@ def read_records(release: Path) -> list[dict[str, Any]]:
 
 def read_jsonl_records(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def arrow_bytes(files: Iterable[Path]) -> int:
-    """The in-memory Arrow size of the Parquet files: the card's `num_bytes`."""
-    return sum(pq.read_table(f).nbytes for f in files)

@@ -46,16 +46,18 @@ class DataInfo:
     download_size: int
 
 
-def measure(release: Path) -> DataInfo:
-    """Sizes and counts of a release's data files (paths relative to the release)."""
-    parquet = build.shard_files(release, "parquet")
-    table = build.read_table(release)
+def measure(release: Path, shards: Sequence[tuple[Path, pa.Table]] | None = None) -> DataInfo:
+    """Sizes and counts of a release's data files (paths relative to the release).
+
+    `num_bytes` is the Arrow size of the tables in memory, as `datasets` counts a split.
+    """
+    shards = build.read_shards(release) if shards is None else shards
     return DataInfo(
-        parquet=[p.relative_to(release).as_posix() for p in parquet],
+        parquet=[p.relative_to(release).as_posix() for p, _ in shards],
         jsonl=[p.relative_to(release).as_posix() for p in build.shard_files(release, "jsonl")],
-        num_examples=table.num_rows,
-        num_bytes=build.arrow_bytes(parquet),
-        download_size=sum(p.stat().st_size for p in parquet),
+        num_examples=sum(t.num_rows for _, t in shards),
+        num_bytes=sum(t.nbytes for _, t in shards),
+        download_size=sum(p.stat().st_size for p, _ in shards),
     )
 
 

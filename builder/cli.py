@@ -15,9 +15,11 @@ import click
 from builder import __version__, report
 from builder.catalog import RULES
 from builder.config import Config, ConfigError, load_config
+from builder.diff import describe
 from builder.fix import fix_paths
-from builder.release import BUMPS, ReleaseError, build_release, diff_releases, latest, releases
-from builder.validate import validate_paths
+from builder.release import BUMPS, ReleaseError, build_release, diff_releases, find_release, releases
+from builder.validate import Report, validate_paths
+from builder.verify import check_reproduces, verify_release
 
 DEFAULT_ARTICLES = "articles"
 DEFAULT_OUT = "dist"
@@ -217,11 +219,9 @@ def check_release(
     paths: list[str], out: str, version: str | None, config: Config, changelog: str, fmt: str
 ) -> None:
     """`build --check`: the rebuild of one release, compared byte for byte."""
-    from builder.verify import check_reproduces
-
     dataset_dir = Path(out) / config.dataset.name
-    release = dataset_dir / version if version else (latest(dataset_dir) or (None, None))[1]
-    if release is None or not release.is_dir():
+    release = find_release(dataset_dir, version)
+    if release is None:
         raise EnvironmentProblem(
             f"no release {version or ''} to check under {dataset_dir}".replace("  ", " ")
         )
@@ -251,20 +251,20 @@ def verify_command(releases_given: tuple[str, ...], fmt: str) -> None:
         newsset verify
         newsset verify dist/zh-local-news/1.0.0
     """
-    from builder.verify import verify_release
-
     targets = list(releases_given) or [
         str(p) for d in sorted(Path(DEFAULT_OUT).glob("*/")) for _, p in releases(d)
     ]
     if not targets:
         raise EnvironmentProblem(f"no releases given and none under {DEFAULT_OUT}/")
-    failed = False
+    total = Report()
     for target in targets:
         result = verify_release(target)
-        emit_diagnostics(result.sorted(), result.files, result.records, fmt)
-        failed = failed or result.failed()
+        total.diagnostics += result.diagnostics
+        total.files += result.files
+        total.records += result.records
         click.echo(f"{target}: {'PROBLEMS FOUND' if result.failed() else 'ok'}", err=True)
-    sys.exit(1 if failed else 0)
+    emit_diagnostics(total.sorted(), total.files, total.records, fmt)
+    sys.exit(1 if total.failed() else 0)
 
 
 @cli.command("diff")
@@ -279,8 +279,6 @@ def diff_command(old: str, new: str, fmt: str) -> None:
     Example:
         newsset diff dist/zh-local-news/1.0.0 dist/zh-local-news/1.1.0
     """
-    from builder.diff import describe
-
     try:
         changes = diff_releases(old, new)
     except (OSError, ValueError) as err:

@@ -7,7 +7,7 @@ corrections to records or to the schema's wording and bounds are a patch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from builder import schema
@@ -42,15 +42,15 @@ class Changes:
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     changed: dict[str, list[str]] = field(default_factory=dict)
-    schema: list[FieldChange] = field(default_factory=list)
+    schema_changes: list[FieldChange] = field(default_factory=list)
     dates: tuple[str, str] = ("", "")
-    fields: list[str] = field(default_factory=list)
+    field_names: list[str] = field(default_factory=list)
     first: bool = False
 
     @property
     def level(self) -> str:
         """The smallest semver step that honestly describes the change."""
-        found = [c.level for c in self.schema]
+        found = [c.level for c in self.schema_changes]
         if self.added or self.removed:
             found.append("minor")
         if self.changed:
@@ -59,7 +59,7 @@ class Changes:
 
     def reason(self) -> str:
         """Why the change is of its level, in a few words."""
-        parts = [c.describe() for c in self.schema if c.level == self.level]
+        parts = [c.describe() for c in self.schema_changes if c.level == self.level]
         if self.level == "minor":
             parts += [f"{len(self.added)} added"] if self.added else []
             parts += [f"{len(self.removed)} removed"] if self.removed else []
@@ -74,7 +74,7 @@ class Changes:
             "added": self.added,
             "removed": self.removed,
             "changed": self.changed,
-            "schema": [c.__dict__ for c in self.schema],
+            "schema": [asdict(c) for c in self.schema_changes],
             "level": self.level,
         }
 
@@ -98,9 +98,9 @@ def compare(
         changed={
             i: changed_fields(old[i], new[i]) for i in sorted(old.keys() & new.keys()) if old[i] != new[i]
         },
-        schema=compare_schemas(old_schema, new_schema) if old_schema is not None else [],
+        schema_changes=compare_schemas(old_schema, new_schema) if old_schema is not None else [],
         dates=(dates[0], dates[-1]) if dates else ("", ""),
-        fields=schema.field_names(new_schema),
+        field_names=schema.field_names(new_schema),
         first=first,
     )
 
@@ -154,11 +154,11 @@ def describe(changes: Changes, old_label: str = "", limit: int | None = LIST_LIM
         return [
             f"First release: {changes.new_count} articles {span}.",
             f"Added ({len(changes.added)}): {id_list(changes.added, limit)}",
-            f"Schema: {len(changes.fields)} fields ({', '.join(changes.fields)})",
+            f"Schema: {len(changes.field_names)} fields ({', '.join(changes.field_names)})",
         ]
     was = f" (was {changes.old_count}" + (f" in {old_label})" if old_label else ")")
     changed = [f"{i} ({', '.join(fields)})" for i, fields in changes.changed.items()]
-    schema_text = "; ".join(c.describe() for c in changes.schema) or "unchanged"
+    schema_text = "; ".join(c.describe() for c in changes.schema_changes) or "unchanged"
     return [
         f"{changes.new_count} articles {span}{was}.",
         f"Added ({len(changes.added)}): {id_list(changes.added, limit)}",

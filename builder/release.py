@@ -70,6 +70,15 @@ def latest(dataset_dir: Path, below: Version | None = None) -> tuple[Version, Pa
     return older[-1] if older else None
 
 
+def find_release(dataset_dir: Path, version: str | None = None) -> Path | None:
+    """The release of that version, or the newest one; None if there is none."""
+    if version:
+        path = dataset_dir / version
+        return path if path.is_dir() else None
+    found = latest(dataset_dir)
+    return found[1] if found else None
+
+
 def bumped(version: Version, level: str) -> Version:
     major, minor, patch = version
     if level == "major":

@@ -16,7 +16,6 @@ from typing import Any
 
 import jsonschema
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from builder import build, card, schema
 from builder.catalog import RULES
@@ -66,7 +65,7 @@ def verify_release(release: str | os.PathLike[str]) -> Report:
         )
         return report
     try:
-        tables = [(path, pq.read_table(path)) for path in build.shard_files(folder, "parquet")]
+        tables = build.read_shards(folder)
     except (OSError, pa.ArrowException) as err:
         report.diagnostics.append(
             problem(folder / build.DATA_DIR, "R403", f"a Parquet shard cannot be read: {err}")
@@ -79,7 +78,7 @@ def verify_release(release: str | os.PathLike[str]) -> Report:
         return report
     report.records = sum(t.num_rows for _, t in tables)
     report.diagnostics += check_data(folder, tables, schema_doc, validator)
-    report.diagnostics += check_card(folder, schema_doc)
+    report.diagnostics += check_card(folder, schema_doc, tables)
     return report
 
 
@@ -165,14 +164,16 @@ def first_difference(a: Sequence[Any], b: Sequence[Any]) -> int:
     return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
 
 
-def check_card(folder: Path, schema_doc: dict[str, Any]) -> list[Diagnostic]:
+def check_card(
+    folder: Path, schema_doc: dict[str, Any], tables: Sequence[tuple[Path, pa.Table]]
+) -> list[Diagnostic]:
     """The card's YAML against what the files say: version, files, features, counts and sizes."""
     path = folder / card.CARD_FILE
     try:
         meta = card.read_metadata(path)
     except (OSError, ValueError) as err:
         return [problem(path, "R405", str(err))]
-    expected = card.data_metadata(folder.name, card.measure(folder), schema_doc)
+    expected = card.data_metadata(folder.name, card.measure(folder, tables), schema_doc)
     text = path.read_text(encoding="utf-8")
     out = []
     for key, value in expected.items():
