@@ -172,8 +172,11 @@ def plan(
     """Sort the records, compare them with the previous release and choose the version."""
     rows = [build.plain(r) for r in sorted(records, key=build.sort_key)]
     schema_doc = schema.load()
-    old_records = build.read_records(previous[1]) if previous else None
-    old_schema = release_schema(previous[1]) if previous else None
+    try:
+        old_records = build.read_records(previous[1]) if previous else None
+        old_schema = release_schema(previous[1]) if previous else None
+    except (OSError, ValueError) as err:
+        raise ReleaseError(f"the latest release cannot be read ({err}); run newsset verify on it") from err
     changes = compare(old_records, rows, old_schema, schema_doc)
     chosen = choose_version(previous[0] if previous else None, changes, version, bump, force)
     return Plan(

@@ -18,7 +18,6 @@ import jsonschema
 import pyarrow as pa
 
 from builder import build, card, schema
-from builder.catalog import RULES
 from builder.config import Config
 from builder.diagnostics import Diagnostic
 from builder.release import (
@@ -33,22 +32,13 @@ from builder.release import (
     sha256,
     write_release,
 )
-from builder.sources import Source, read_path
+from builder.sources import Source, file_diagnostic, read_path
 from builder.validate import Report, load_corpus, schema_diagnostics
 
 
-def problem(file: Path | str, rule: str, message: str, line: int = 1, hint: str = "") -> Diagnostic:
-    spec = RULES[rule]
-    return Diagnostic(
-        file=str(file),
-        line=line,
-        col=1,
-        rule=rule,
-        severity=spec.severity,
-        message=message,
-        hint=hint or spec.hint,
-        name=spec.name,
-    )
+def problem(file: Path | str, rule: str, message: str, line: int = 1) -> Diagnostic:
+    """A release problem at a file (and line), with the rule's own hint."""
+    return file_diagnostic(str(file), rule, message, line=line)
 
 
 def verify_release(release: str | os.PathLike[str]) -> Report:
@@ -87,7 +77,10 @@ def check_sums(folder: Path) -> list[Diagnostic]:
     sums_path = folder / SUMS_FILE
     if not sums_path.is_file():
         return [problem(sums_path, "R402", "the release has no SHA256SUMS")]
-    listed = read_checksums(sums_path)
+    try:
+        listed = read_checksums(sums_path)
+    except (OSError, ValueError) as err:
+        return [problem(sums_path, "R402", f"SHA256SUMS cannot be read: {err}")]
     present = set(release_files(folder)) - {SUMS_FILE}
     out = [
         problem(folder / n, "R402", f"{n} is not listed in SHA256SUMS")
@@ -118,11 +111,9 @@ def check_data(
     keys = []
     for path, table in tables:
         if not table.schema.remove_metadata().equals(expected):
-            out.append(
-                problem(
-                    path, "R403", f"types are {table.schema.remove_metadata()}, the schema gives {expected}"
-                )
-            )
+            found = table.schema.remove_metadata()
+            out.append(problem(path, "R403", f"types are {found}, the schema gives {expected}"))
+            continue
         rows = build.table_records(table)
         for number, row in enumerate(rows, start=1):
             out += schema_diagnostics(Source(str(path), number, row), validator)

@@ -135,6 +135,14 @@ def test_an_existing_version_is_refused_and_nothing_is_touched(first):
     assert [v for v, _ in releases(first.out / first.name)] == [(1, 0, 0)]
 
 
+def test_a_version_the_changelog_already_has_is_refused(project):
+    project.changelog.write_text("# Changelog\n\n## [1.0.0] - 2020-11-09\n\n- by hand\n", encoding="utf-8")
+    result = project.build()
+    assert result.exit_code == 1
+    assert f"{project.changelog} already has an entry for 1.0.0" in result.output
+    assert not project.out.exists()
+
+
 INTERRUPTED = """
 import sys, time
 import builder.build as build
@@ -246,6 +254,18 @@ def test_verify_checks_every_record_against_the_schema(first, newsset):
     assert f"{parquet}:2:1  error  S006  authors[1].role: 'author' is not one of" in result.output
     assert f"{release / 'data' / 'extra.txt'}:1:1  error  R402  data/extra.txt is not listed" in result.output
     assert "R401" in result.output and "R404" in result.output
+
+
+def test_verify_reports_a_damaged_release_without_a_traceback(first, newsset):
+    release = first.release("1.0.0")
+    parquet, sums = release / "data" / "train-00000-of-00001.parquet", release / "SHA256SUMS"
+    unlock(parquet, sums)
+    parquet.write_bytes(b"not parquet")
+    sums.write_bytes(b"\xff\xfe")
+    result = newsset("verify", release)
+    assert result.exit_code == 1
+    assert f"{sums}:1:1  error  R402  SHA256SUMS cannot be read" in result.output
+    assert f"{release / 'data'}:1:1  error  R403  a Parquet shard cannot be read" in result.output
 
 
 # --- diff, --bump and the changelog ------------------------------------------------------
