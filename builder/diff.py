@@ -96,7 +96,7 @@ def compare(
         added=sorted(new.keys() - old.keys()),
         removed=sorted(old.keys() - new.keys()),
         changed={
-            i: changed_fields(old[i], new[i]) for i in sorted(old.keys() & new.keys()) if old[i] != new[i]
+            i: differing_keys(old[i], new[i]) for i in sorted(old.keys() & new.keys()) if old[i] != new[i]
         },
         schema_changes=compare_schemas(old_schema, new_schema) if old_schema is not None else [],
         dates=(dates[0], dates[-1]) if dates else ("", ""),
@@ -105,8 +105,9 @@ def compare(
     )
 
 
-def changed_fields(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    return [name for name in dict.fromkeys([*old, *new]) if old.get(name) != new.get(name)]
+def differing_keys(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """The keys of either dict whose values differ, in order of appearance."""
+    return [key for key in dict.fromkeys([*old, *new]) if old.get(key) != new.get(key)]
 
 
 def compare_schemas(old: dict[str, Any], new: dict[str, Any]) -> list[FieldChange]:
@@ -120,20 +121,12 @@ def compare_schemas(old: dict[str, Any], new: dict[str, Any]) -> list[FieldChang
         if old_type != new_type:
             out.append(FieldChange(name, "retyped", f"{old_type} → {new_type}"))
             continue
-        edits = [
-            k
-            for k in dict.fromkeys([*before[name].spec, *after[name].spec])
-            if before[name].spec.get(k) != after[name].spec.get(k)
-        ]
+        edits = differing_keys(before[name].spec, after[name].spec)
         if before[name].required != after[name].required:
             edits.append("now required" if after[name].required else "now optional")
         if edits:
             out.append(FieldChange(name, "changed", ", ".join(edits)))
-    rest = [
-        k
-        for k in dict.fromkeys([*old, *new])
-        if k not in ("properties", "required") and old.get(k) != new.get(k)
-    ]
+    rest = [k for k in differing_keys(old, new) if k not in ("properties", "required")]
     if rest:
         out.append(FieldChange("(schema)", "changed", ", ".join(rest)))
     return out

@@ -241,7 +241,21 @@ def write_release(folder: Path, todo: Plan, config: Config) -> list[str]:
     files = release_files(folder)
     for name in files:
         (folder / name).chmod(0o444)
+    sync(folder, files)
     return files
+
+
+def sync(folder: Path, files: Sequence[str]) -> None:
+    """Flush the files and folders to disk, so that the rename publishes complete files."""
+    for name in files:
+        with (folder / name).open("rb") as f:
+            os.fsync(f.fileno())
+    for path in {folder, *((folder / name).parent for name in files)}:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def diff_releases(old: str | os.PathLike[str], new: str | os.PathLike[str]) -> Changes:
