@@ -110,9 +110,9 @@ def check_data(
         )
     keys = []
     for path, table in tables:
-        if not table.schema.remove_metadata().equals(expected):
-            found = table.schema.remove_metadata()
-            out.append(problem(path, "R403", f"types are {found}, the schema gives {expected}"))
+        wrong_types = type_differences(table.schema, expected)
+        if wrong_types:
+            out.append(problem(path, "R403", wrong_types))
             continue
         rows = build.table_records(table)
         for number, row in enumerate(rows, start=1):
@@ -129,6 +129,29 @@ def check_data(
             )
         )
     return out
+
+
+def type_differences(found: pa.Schema, expected: pa.Schema) -> str:
+    """The columns whose type or nullability differs from the schema's, in one line ("" if none).
+
+    Types are compared as the card names them, so a list's inner field name does not count.
+    """
+
+    def column(arrow: pa.Schema, name: str) -> str:
+        if name not in arrow.names:
+            return "absent"
+        f = arrow.field(name)
+        return card.feature_label(f.type) + ("" if f.nullable else " not null")
+
+    names = dict.fromkeys([*expected.names, *found.names])
+    diffs = [
+        f"{n} is {column(found, n)}, the schema gives {column(expected, n)}"
+        for n in names
+        if column(found, n) != column(expected, n)
+    ]
+    if not diffs and found.names != expected.names:
+        diffs.append("the columns are not in the schema's order")
+    return "; ".join(diffs)
 
 
 def compare_jsonl(

@@ -256,6 +256,17 @@ def test_verify_checks_every_record_against_the_schema(first, newsset):
     assert "R401" in result.output and "R404" in result.output
 
 
+def test_verify_catches_data_of_the_wrong_type(first, newsset):
+    release = first.release("1.0.0")
+    parquet = release / "data" / "train-00000-of-00001.parquet"
+    table = pq.read_table(parquet)
+    unlock(parquet)
+    pq.write_table(table.set_column(3, "page", table["page"].cast(pa.string())), parquet)
+    result = newsset("verify", release)
+    assert result.exit_code == 1
+    assert f"{parquet}:1:1  error  R403  page is string, the schema gives int32  (" in result.output
+
+
 def test_verify_reports_a_damaged_release_without_a_traceback(first, newsset):
     release = first.release("1.0.0")
     parquet, sums = release / "data" / "train-00000-of-00001.parquet", release / "SHA256SUMS"
