@@ -1,6 +1,7 @@
 """Every rule's stable id, short name, severity and default hint, in one table.
 
-Ids never change meaning once released: `F` file, `S` schema, `C` content, `D` corpus.
+Ids never change meaning once released: `F` file, `S` schema, `C` content, `D` corpus,
+`R` release (checked by `newsset verify` and `newsset build --check`).
 The README's rule table and `newsset rules` are printed from this table.
 """
 
@@ -166,6 +167,62 @@ _SPECS = [
         WARNING,
         "two records have the same body",
         "remove the duplicate, or check that the right text was pasted",
+    ),
+    RuleSpec(
+        "R401",
+        "checksum-mismatch",
+        ERROR,
+        "a release file whose SHA-256 is not the one in SHA256SUMS",
+        "a release is never edited: restore the file, or build a new version",
+    ),
+    RuleSpec(
+        "R402",
+        "file-list",
+        ERROR,
+        "a release file missing, or not listed in SHA256SUMS",
+        "a release holds exactly the files its SHA256SUMS lists",
+    ),
+    RuleSpec(
+        "R403",
+        "data-types",
+        ERROR,
+        "data files whose types are not those the release's schema gives",
+        "build the release with newsset build",
+    ),
+    RuleSpec(
+        "R404",
+        "data-mismatch",
+        ERROR,
+        "JSONL and Parquet shards that disagree, or rows out of (date, page, id) order",
+        "build the release with newsset build",
+    ),
+    RuleSpec(
+        "R405",
+        "card-mismatch",
+        ERROR,
+        "the card's YAML disagrees with the data files",
+        "build the release with newsset build; never edit a card's YAML by hand",
+    ),
+    RuleSpec(
+        "R406",
+        "not-reproduced",
+        ERROR,
+        "a release file that a rebuild from the corpus does not reproduce byte for byte",
+        "release the corpus's changes as a new version (newsset build --bump …)",
+    ),
+    RuleSpec(
+        "R407",
+        "changelog-entry",
+        ERROR,
+        "a release whose entry in CHANGELOG.md is missing or differs",
+        "put back the entry that newsset build wrote for the release",
+    ),
+    RuleSpec(
+        "R408",
+        "toolchain",
+        WARNING,
+        "a rebuild with other pyarrow or datasets versions than the release's",
+        "install the versions named in the card's built_with to reproduce it byte for byte",
     ),
 ]
 

@@ -6,6 +6,7 @@ the exit code: 0 clean, 1 problems found, 2 usage or environment error.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -14,10 +15,22 @@ import click
 
 from builder import __version__, report
 from builder.catalog import rules_table
+from builder.config import Config, ConfigError, load_config
+from builder.diff import describe
 from builder.fix import fix_paths
-from builder.validate import validate_paths
+from builder.release import BUMPS, ReleaseError, build_release, diff_releases, find_release, releases
+from builder.validate import Report, validate_paths
+from builder.verify import check_reproduces, verify_release
 
 DEFAULT_ARTICLES = "articles"
+DEFAULT_OUT = "dist"
+DEFAULT_CHANGELOG = "CHANGELOG.md"
+
+
+class EnvironmentProblem(click.ClickException):
+    """Something around the command is wrong (a config file, a missing release): exit 2."""
+
+    exit_code = 2
 
 
 def default_paths(paths: tuple[str, ...]) -> list[str]:
@@ -117,6 +130,167 @@ def list_rules(markdown: bool) -> None:
         newsset rules --markdown
     """
     click.echo(rules_table(markdown))
+
+
+def read_config(path: str | None) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as err:
+        raise EnvironmentProblem(str(err)) from err
+
+
+@cli.command("build")
+@click.option(
+    "--articles",
+    "articles",
+    multiple=True,
+    type=click.Path(),
+    help="Article files or folders; repeat for several. [default: articles/]",
+)
+@click.option("--version", "version", metavar="X.Y.Z", help="The version to release.")
+@click.option("--bump", type=click.Choice(BUMPS), help="Release the latest version in --out, bumped.")
+@click.option("--force", is_flag=True, help="Allow a version smaller than the change needs.")
+@click.option("--out", default=DEFAULT_OUT, show_default=True, type=click.Path(file_okay=False))
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="[default: newsset.toml]")
+@click.option(
+    "--changelog",
+    default=DEFAULT_CHANGELOG,
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="The changelog that gets the release's entry.",
+)
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Write nothing: rebuild the newest release (or --version) in a temporary folder and "
+    "check that it is byte-identical; exit 1 if not.",
+)
+@output_format_option
+def build_command(
+    articles: tuple[str, ...],
+    version: str | None,
+    bump: str | None,
+    force: bool,
+    out: str,
+    config_path: str | None,
+    changelog: str,
+    check: bool,
+    fmt: str,
+) -> None:
+    """Validate the corpus and release it as <out>/<name>/<version>/: Parquet and JSONL shards,
+    the dataset card, a copy of the schema and SHA256SUMS, plus an entry in CHANGELOG.md.
+
+    Without --version or --bump the version is proposed from the change since the latest
+    release: a field's type changed → major, articles or fields added or removed → minor,
+    corrections → patch. A version that exists is refused; so is one too small for the
+    change, unless --force. A corpus with errors is refused and its errors printed.
+    Exit code: 0 built (or reproduced), 1 refused or not reproduced, 2 usage or config error.
+
+    \b
+    Example:
+        newsset build --check
+        newsset build --bump minor
+        newsset build --articles articles --version 1.0.0 --out dist
+    """
+    if version and bump:
+        raise click.UsageError("give --version or --bump, not both")
+    config = read_config(config_path)
+    paths = default_paths(articles)
+    if check:
+        check_release(paths, out, version, config, changelog, fmt)
+        return
+    try:
+        result = build_release(paths, out, version, bump, force, config, changelog)
+    except ReleaseError as err:
+        raise click.ClickException(str(err)) from err
+    except OSError as err:
+        raise EnvironmentProblem(f"cannot write the release: {err}") from err
+    if result.release is None:
+        emit_diagnostics(result.report.sorted(), result.report.files, result.report.records, fmt)
+        click.echo("Not built: the corpus has errors (newsset validate shows them too).", err=True)
+        sys.exit(1)
+    if result.report.diagnostics:
+        emit_diagnostics(result.report.sorted(), result.report.files, result.report.records, fmt)
+    click.echo(f"Built {result.release} ({len(result.files)} files).")
+    click.echo(result.entry, nl=False)
+    click.echo(f"Added the entry for {result.version} to {changelog}.", err=True)
+
+
+def check_release(
+    paths: list[str], out: str, version: str | None, config: Config, changelog: str, fmt: str
+) -> None:
+    """`build --check`: the rebuild of one release, compared byte for byte."""
+    dataset_dir = Path(out) / config.dataset.name
+    release = find_release(dataset_dir, version)
+    if release is None:
+        raise EnvironmentProblem(
+            f"no release {version or ''} to check under {dataset_dir}".replace("  ", " ")
+        )
+    result = check_reproduces(release, paths, config, changelog)
+    emit_diagnostics(result.sorted(), result.files, result.records, fmt)
+    if result.failed():
+        click.echo(f"{release} is NOT reproduced by the corpus.", err=True)
+        sys.exit(1)
+    click.echo(
+        f"{release}: rebuilt from the corpus in a temporary folder, byte for byte identical.", err=True
+    )
+
+
+@cli.command("verify")
+@click.argument(
+    "releases_given", metavar="[RELEASE]...", nargs=-1, type=click.Path(exists=True, file_okay=False)
+)
+@output_format_option
+def verify_command(releases_given: tuple[str, ...], fmt: str) -> None:
+    """Check releases: checksums, every record against the release's schema, the JSONL against
+    the Parquet, and the card's YAML (features, num_examples, sizes) against the files.
+    Without arguments, every release under dist/.
+    Exit code: 0 all good, 1 problems found, 2 usage error.
+
+    \b
+    Example:
+        newsset verify
+        newsset verify dist/zh-local-news/1.0.0
+    """
+    targets = list(releases_given) or [
+        str(p) for d in sorted(Path(DEFAULT_OUT).glob("*/")) for _, p in releases(d)
+    ]
+    if not targets:
+        raise EnvironmentProblem(f"no releases given and none under {DEFAULT_OUT}/")
+    total = Report()
+    for target in targets:
+        result = verify_release(target)
+        total.diagnostics += result.diagnostics
+        total.files += result.files
+        total.records += result.records
+        click.echo(f"{target}: {'PROBLEMS FOUND' if result.failed() else 'ok'}", err=True)
+    emit_diagnostics(total.sorted(), total.files, total.records, fmt)
+    sys.exit(1 if total.failed() else 0)
+
+
+@cli.command("diff")
+@click.argument("old", type=click.Path(exists=True, file_okay=False))
+@click.argument("new", type=click.Path(exists=True, file_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def diff_command(old: str, new: str, fmt: str) -> None:
+    """Compare two releases: articles added, removed and changed (by id, with the fields),
+    schema changes, counts, and the version step the change calls for.
+
+    \b
+    Example:
+        newsset diff dist/zh-local-news/1.0.0 dist/zh-local-news/1.1.0
+    """
+    try:
+        changes = diff_releases(old, new)
+    except (OSError, ValueError) as err:
+        raise EnvironmentProblem(f"cannot read the releases: {err}") from err
+    if fmt == "json":
+        click.echo(json.dumps(changes.as_dict(), ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{old} → {new}")
+    for line in describe(changes, Path(old).name, limit=None):
+        click.echo(f"- {line}")
+    click.echo(f"Change: {changes.level} ({changes.reason()})")
 
 
 def main() -> None:

@@ -36,7 +36,11 @@ def load(path: str | None = None) -> dict[str, Any]:
 @cache
 def validator(path: str | None = None) -> jsonschema.protocols.Validator:
     """A compiled Draft 2020-12 validator that also checks `format` (real calendar dates)."""
-    schema = load(path)
+    return validator_of(load(path))
+
+
+def validator_of(schema: dict[str, Any]) -> jsonschema.protocols.Validator:
+    """The validator of a schema given as a dict (e.g. a release's own copy); SchemaError if invalid."""
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
     return cls(schema, format_checker=cls.FORMAT_CHECKER)

@@ -15,7 +15,7 @@ def test_readme_starts_with_the_two_commands() -> None:
     blocks = re.findall(r"^```sh\n(.*?)\n```$", README, flags=re.M | re.S)
     assert README.startswith("# newsset\n\n```sh\n")
     assert blocks[1] == "pip install -e '.[test]' && python -m pytest"
-    assert blocks[0].startswith("pip install -e . && newsset ")
+    assert blocks[0] == "pip install -e '.[release]' && newsset build --check"
 
 
 def test_field_table_matches_the_schema() -> None:

@@ -83,8 +83,9 @@ def _twice(folder: Path, same_body: bool) -> Path:
     return folder
 
 
-def test_every_rule_has_a_case() -> None:
-    assert set(TRIPS) == set(RULES)
+def test_every_corpus_rule_has_a_case() -> None:
+    """Release rules (R…) are tripped by the release tests, on damaged releases."""
+    assert set(TRIPS) == {rule_id for rule_id in RULES if not rule_id.startswith("R")}
 
 
 @pytest.mark.parametrize("rule_id", sorted(TRIPS))

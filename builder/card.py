@@ -1,0 +1,284 @@
+"""The dataset card: README.md with Hugging Face YAML, filled from the schema, the data and the config.
+
+The YAML says exactly what the files contain (`configs` → the Parquet shards, `dataset_info` →
+features, split sizes and byte counts), so `datasets.load_dataset(<release>)` needs no loading
+script. The part of the YAML derived from the files is `data_metadata`; `verify` recomputes it
+and compares.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import yaml
+
+from builder import build, schema
+from builder.config import DatasetConfig
+
+CARD_FILE = "README.md"
+FENCE = "---"
+SIZE_CATEGORIES = [
+    (1_000, "n<1K"),
+    (10_000, "1K<n<10K"),
+    (100_000, "10K<n<100K"),
+    (1_000_000, "100K<n<1M"),
+    (10_000_000, "1M<n<10M"),
+    (100_000_000, "10M<n<100M"),
+    (1_000_000_000, "100M<n<1B"),
+]
+
+
+@dataclass(frozen=True)
+class DataInfo:
+    """What the data files of a release hold, measured from the files themselves."""
+
+    parquet: list[str]
+    jsonl: list[str]
+    num_examples: int
+    num_bytes: int
+    download_size: int
+
+
+def measure(release: Path, shards: Sequence[tuple[Path, pa.Table]] | None = None) -> DataInfo:
+    """Sizes and counts of a release's data files (paths relative to the release).
+
+    `num_bytes` is the Arrow size of the tables in memory, as `datasets` counts a split.
+    """
+    shards = build.read_shards(release) if shards is None else shards
+    return DataInfo(
+        parquet=[p.relative_to(release).as_posix() for p, _ in shards],
+        jsonl=[p.relative_to(release).as_posix() for p in build.shard_files(release, "jsonl")],
+        num_examples=sum(t.num_rows for _, t in shards),
+        num_bytes=sum(t.nbytes for _, t in shards),
+        download_size=sum(p.stat().st_size for p, _ in shards),
+    )
+
+
+def size_category(count: int) -> str:
+    return next((label for bound, label in SIZE_CATEGORIES if count < bound), "n>1B")
+
+
+def dataset_info(info: DataInfo, schema_doc: dict[str, Any]) -> dict[str, Any]:
+    """The `dataset_info` block as `datasets` writes it: features, splits, sizes."""
+    import datasets
+    from datasets.info import DatasetInfosDict
+
+    split = datasets.SplitInfo(name=build.SPLIT, num_bytes=info.num_bytes, num_examples=info.num_examples)
+    splits = datasets.SplitDict()
+    splits.add(split)
+    ds_info = datasets.DatasetInfo(
+        features=schema.features(schema_doc),
+        splits=splits,
+        download_size=info.download_size,
+        dataset_size=info.num_bytes,
+    )
+    card_data: dict[str, Any] = {}
+    DatasetInfosDict({"default": ds_info}).to_dataset_card_data(card_data)
+    return card_data["dataset_info"]
+
+
+def data_metadata(version: str, info: DataInfo, schema_doc: dict[str, Any]) -> dict[str, Any]:
+    """The YAML keys that the files decide; `verify` checks each against the files."""
+    return {
+        "size_categories": [size_category(info.num_examples)],
+        "version": version,
+        "configs": [
+            {
+                "config_name": "default",
+                "data_files": [{"split": build.SPLIT, "path": info.parquet}],
+            }
+        ],
+        "dataset_info": dataset_info(info, schema_doc),
+    }
+
+
+def metadata(
+    config: DatasetConfig, version: str, info: DataInfo, schema_doc: dict[str, Any]
+) -> dict[str, Any]:
+    """The card's whole YAML: the config's settings, then what the files decide."""
+    data = data_metadata(version, info, schema_doc)
+    head: dict[str, Any] = {"pretty_name": config.pretty_name, "license": config.license}
+    if config.license == "other":
+        head["license_name"] = config.license_name
+    head |= {
+        "language": ["zh"],
+        "language_details": config.language_details,
+        "task_categories": list(config.task_categories),
+        "size_categories": data.pop("size_categories"),
+        "tags": list(config.tags),
+    }
+    return head | data | {"built_with": toolchain()}
+
+
+def toolchain() -> dict[str, str]:
+    """The versions that decide the bytes of the Parquet files and the card's features block."""
+    import datasets
+
+    return {"pyarrow": pa.__version__, "datasets": datasets.__version__}
+
+
+def render(
+    config: DatasetConfig,
+    version: str,
+    info: DataInfo,
+    schema_doc: dict[str, Any],
+    records: Sequence[dict[str, Any]],
+    changelog: str,
+) -> str:
+    """The whole card: YAML front matter, then the sections of the Hugging Face card template."""
+    meta = yaml.safe_dump(
+        metadata(config, version, info, schema_doc), allow_unicode=True, sort_keys=False, width=1000
+    )
+    arrow = schema.arrow_schema(schema_doc)
+    parts = [
+        f"{FENCE}\n{meta}{FENCE}",
+        f"# {config.pretty_name}",
+        summary(config, version, info, records),
+        "## Dataset structure",
+        "### Data fields\n\n" + field_table(schema_doc, arrow),
+        "### Example record\n\nThe first record of the `train` split, as in the JSONL files:\n\n"
+        + "```json\n"
+        + json.dumps(records[0], ensure_ascii=False, indent=2)
+        + "\n```",
+        "### Files\n\n" + files_section(info),
+        "## Statistics\n\n" + statistics(records),
+        "## Source data and curation\n\n" + config.source.strip() + "\n\n" + config.curation.strip(),
+        "## Licensing\n\n" + config.licensing.strip(),
+        "## Citation\n\n```bibtex\n" + bibtex(config, version, records) + "\n```",
+        "## Changelog of this release\n\n" + changelog.strip(),
+    ]
+    return "\n\n".join(parts) + "\n"
+
+
+def summary(config: DatasetConfig, version: str, info: DataInfo, records: Sequence[dict[str, Any]]) -> str:
+    first, last = str(records[0]["date"]), str(records[-1]["date"])
+    return "\n\n".join(
+        [
+            "## Dataset summary",
+            config.description.strip(),
+            f"Version {version}: {info.num_examples} articles published from {first} to {last}, "
+            f"in one split, `{build.SPLIT}`. Load it with `datasets`, no loading script needed:",
+            "```python\nimport datasets\n\n"
+            f'ds = datasets.load_dataset("dist/{config.name}/{version}", split="{build.SPLIT}")\n```',
+        ]
+        + ([f"Homepage: {config.homepage}"] if config.homepage else [])
+    )
+
+
+def feature_label(kind: pa.DataType) -> str:
+    """An Arrow type as the card shows it: `string`, `date32`, `list<{name: string, role: string}>`."""
+    if pa.types.is_list(kind):
+        return f"list<{feature_label(kind.value_type)}>"
+    if pa.types.is_struct(kind):
+        return "{" + ", ".join(f"{f.name}: {feature_label(f.type)}" for f in kind) + "}"
+    if pa.types.is_date32(kind):
+        return "date32"
+    return str(kind)
+
+
+def cell(text: str) -> str:
+    """Text for a Markdown table cell: pipes and angle brackets escaped, one line."""
+    for char in "|<>":
+        text = text.replace(char, "\\" + char)
+    return text.replace("\n", " ")
+
+
+def field_table(schema_doc: dict[str, Any], arrow: pa.Schema) -> str:
+    """One row per field (and per field of a nested record) from the schema's descriptions."""
+    rows = ["| Field | Type | Required | Description |", "| --- | --- | --- | --- |"]
+    for f in schema.fields(schema_doc):
+        rows.append(
+            f"| `{f.name}` | `{feature_label(arrow.field(f.name).type)}` | "
+            f"{'yes' if f.required else 'no'} | {cell(f.description)} |"
+        )
+        inner = f.spec.get("items", f.spec)
+        for name, spec in schema.nested_properties(f.spec).items():
+            required = "yes" if name in inner.get("required", []) else "no"
+            kind = feature_label(schema.arrow_type(spec))
+            rows.append(
+                f"| `{f.name}[].{name}` | `{kind}` | {required} | {cell(spec.get('description', ''))} |"
+            )
+    return "\n".join(rows)
+
+
+def files_section(info: DataInfo) -> str:
+    lines = [
+        f"- `{p}`: Parquet (zstd), the files `datasets` loads ({info.num_examples} rows in all)"
+        for p in info.parquet
+    ]
+    lines += [f"- `{p}`: the same rows as JSON Lines (UTF-8)" for p in info.jsonl]
+    lines += [
+        "- `article.schema.json`: the JSON Schema every record was validated against",
+        "- `SHA256SUMS`: the SHA-256 of every other file (`sha256sum -c SHA256SUMS`)",
+    ]
+    return "Rows are sorted by date, page and id.\n\n" + "\n".join(lines)
+
+
+def statistics(records: Sequence[dict[str, Any]]) -> str:
+    """Articles per date, per source and per section, and the distribution of body lengths."""
+    per_date = Counter(str(r["date"]) for r in records)
+    per_source = Counter(r["source"] for r in records)
+    per_section = Counter(r["section"] for r in records)
+    lengths = sorted(len(r["body"]) for r in records)
+    quantiles = [("min", 0.0), ("25%", 0.25), ("median", 0.5), ("75%", 0.75), ("max", 1.0)]
+    length_rows = [f"| {label} | {quantile(lengths, q)} |" for label, q in quantiles]
+    mean = sum(lengths) / len(lengths)
+    return "\n\n".join(
+        [
+            "### Articles per date\n\n" + count_table("Date", sorted(per_date.items())),
+            "### Articles per source\n\n" + count_table("Source", per_source.most_common()),
+            "### Articles per section\n\n" + count_table("Section", per_section.most_common()),
+            "### Body length (characters)\n\n| Statistic | Characters |\n| --- | --- |\n"
+            + "\n".join(length_rows)
+            + f"\n| mean | {mean:.1f} |\n| total | {sum(lengths)} |",
+        ]
+    )
+
+
+def count_table(label: str, rows: Sequence[tuple[str, int]]) -> str:
+    return f"| {label} | Articles |\n| --- | --- |\n" + "\n".join(f"| {cell(k)} | {n} |" for k, n in rows)
+
+
+def quantile(values: Sequence[int], q: float) -> int:
+    """Nearest-rank quantile of sorted values (a value that occurs, no interpolation)."""
+    rank = max(1, math.ceil(q * len(values)))
+    return values[rank - 1]
+
+
+def bibtex(config: DatasetConfig, version: str, records: Sequence[dict[str, Any]]) -> str:
+    """A @misc entry naming the dataset and this version."""
+    key = f"{config.name}-{version}".replace("-", "_").replace(".", "_")
+    first, last = str(records[0]["date"]), str(records[-1]["date"])
+    fields = [
+        ("title", config.pretty_name),
+        ("author", f"{{{config.citation_author}}}"),
+        ("version", version),
+        ("note", f"Dataset {config.name}, version {version}: articles from {first} to {last}"),
+    ]
+    if config.homepage:
+        fields.append(("howpublished", f"\\url{{{config.homepage}}}"))
+    body = ",\n".join(f"  {name:<12} = {{{value}}}" for name, value in fields)
+    return f"@misc{{{key},\n{body}\n}}"
+
+
+def read_metadata(path: Path) -> dict[str, Any]:
+    """The YAML front matter of a card; ValueError if there is none or it is not YAML."""
+    text = path.read_text(encoding="utf-8")
+    lines = text.split("\n")
+    if not lines or lines[0] != FENCE or FENCE not in lines[1:]:
+        raise ValueError("the card has no YAML front matter between '---' lines")
+    end = lines.index(FENCE, 1)
+    try:
+        data = yaml.safe_load("\n".join(lines[1:end]))
+    except yaml.YAMLError as err:
+        raise ValueError(f"the card's YAML cannot be read: {err}") from err
+    if not isinstance(data, dict):
+        raise ValueError("the card's YAML is not a mapping")
+    return data

@@ -1,0 +1,334 @@
+"""Releases: versions, immutable release folders, checksums and the changelog.
+
+A release is `<out>/<name>/<version>/` with the data shards, the card, a copy of the schema and
+`SHA256SUMS`. It is written to a temporary folder beside it and renamed into place, so a build
+that is interrupted leaves no release behind; a version that exists is never written again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from builder import build, card, schema
+from builder.config import Config
+from builder.diff import LEVELS, Changes, compare, describe
+from builder.sources import replace_file
+from builder.validate import Report, load_corpus
+
+SCHEMA_COPY = "article.schema.json"
+SUMS_FILE = "SHA256SUMS"
+CHANGELOG_HEADER = (
+    "# Changelog\n\nEvery release of the dataset, newest first. Entries are written by `newsset build`.\n"
+)
+VERSION_RE = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
+BUMPS = ("major", "minor", "patch")
+FIRST_VERSION = (1, 0, 0)
+
+Version = tuple[int, int, int]
+
+
+class ReleaseError(Exception):
+    """A build that is refused: the version exists, contradicts the change, or cannot be chosen."""
+
+
+# --- versions ----------------------------------------------------------------------------
+
+
+def parse_version(text: str) -> Version:
+    match = VERSION_RE.match(text)
+    if not match:
+        raise ReleaseError(f"version {text!r} is not of the form MAJOR.MINOR.PATCH, e.g. 1.0.0")
+    major, minor, patch = (int(part) for part in match.groups())
+    return major, minor, patch
+
+
+def version_text(version: Version) -> str:
+    return ".".join(map(str, version))
+
+
+def releases(dataset_dir: Path) -> list[tuple[Version, Path]]:
+    """The releases of one dataset, oldest first (temporary and other folders are ignored)."""
+    found = []
+    if dataset_dir.is_dir():
+        for entry in dataset_dir.iterdir():
+            if entry.is_dir() and VERSION_RE.match(entry.name):
+                found.append((parse_version(entry.name), entry))
+    return sorted(found)
+
+
+def latest(dataset_dir: Path, below: Version | None = None) -> tuple[Version, Path] | None:
+    """The newest release, or the newest one older than `below`."""
+    older = [r for r in releases(dataset_dir) if below is None or r[0] < below]
+    return older[-1] if older else None
+
+
+def find_release(dataset_dir: Path, version: str | None = None) -> Path | None:
+    """The release of that version, or the newest one; None if there is none."""
+    if version:
+        path = dataset_dir / version
+        return path if path.is_dir() else None
+    found = latest(dataset_dir)
+    return found[1] if found else None
+
+
+def bumped(version: Version, level: str) -> Version:
+    major, minor, patch = version
+    if level == "major":
+        return major + 1, 0, 0
+    if level == "minor":
+        return major, minor + 1, 0
+    return major, minor, patch + 1
+
+
+def step_of(old: Version, new: Version) -> str:
+    """Which part a version step raised: major, minor or patch."""
+    if new[0] != old[0]:
+        return "major"
+    return "minor" if new[1] != old[1] else "patch"
+
+
+def choose_version(
+    previous: Version | None, changes: Changes, version: str | None, bump: str | None, force: bool
+) -> Version:
+    """The version of the new release: given, bumped, or proposed from the change by semver."""
+    if previous is None:
+        if bump:
+            raise ReleaseError("there is no earlier release to bump; give --version (e.g. 1.0.0) or neither")
+        return parse_version(version) if version else FIRST_VERSION
+    needed = changes.level
+    if version:
+        chosen = parse_version(version)
+        if chosen <= previous:
+            raise ReleaseError(
+                f"version {version} is not newer than the latest release {version_text(previous)}"
+            )
+        step = step_of(previous, chosen)
+    elif bump:
+        chosen, step = bumped(previous, bump), bump
+    elif needed == "none":
+        raise ReleaseError(
+            f"nothing changed since {version_text(previous)}: no new release "
+            "(give --bump or --version to release anyway)"
+        )
+    else:
+        return bumped(previous, needed)
+    if LEVELS.index(step) < LEVELS.index(needed) and not force:
+        raise ReleaseError(
+            f"this change is {needed} ({changes.reason()}), so {version_text(chosen)} ({step}) "
+            f"would hide it; use {version_text(bumped(previous, needed))} or --force"
+        )
+    return chosen
+
+
+# --- building ----------------------------------------------------------------------------
+
+
+@dataclass
+class BuildResult:
+    """What a build did: the validation report and, when it built, the release and its change."""
+
+    report: Report
+    release: Path | None = None
+    version: str = ""
+    changes: Changes | None = None
+    entry: str = ""
+    files: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A release about to be written: its version, what came before and the change it carries."""
+
+    records: list[dict[str, Any]]
+    schema_doc: dict[str, Any]
+    version: str
+    changes: Changes
+    previous: str = ""
+
+    def entry(self, level: int = 2) -> str:
+        return changelog_entry(self.version, self.changes, self.previous, level)
+
+
+def release_schema(release: Path) -> dict[str, Any]:
+    """The schema a release was built with (its own copy, read afresh)."""
+    return json.loads((release / SCHEMA_COPY).read_text(encoding="utf-8"))
+
+
+def plan(
+    records: Sequence[dict[str, Any]],
+    previous: tuple[Version, Path] | None,
+    version: str | None = None,
+    bump: str | None = None,
+    force: bool = False,
+) -> Plan:
+    """Sort the records, compare them with the previous release and choose the version."""
+    rows = [build.plain(r) for r in sorted(records, key=build.sort_key)]
+    schema_doc = schema.load()
+    try:
+        old_records = build.read_records(previous[1]) if previous else None
+        old_schema = release_schema(previous[1]) if previous else None
+    except (OSError, ValueError) as err:
+        raise ReleaseError(f"the latest release cannot be read ({err}); run newsset verify on it") from err
+    changes = compare(old_records, rows, old_schema, schema_doc)
+    chosen = choose_version(previous[0] if previous else None, changes, version, bump, force)
+    return Plan(
+        rows, schema_doc, version_text(chosen), changes, version_text(previous[0]) if previous else ""
+    )
+
+
+def build_release(
+    articles: Sequence[str | os.PathLike[str]],
+    out: str | os.PathLike[str],
+    version: str | None = None,
+    bump: str | None = None,
+    force: bool = False,
+    config: Config | None = None,
+    changelog: str | os.PathLike[str] | None = None,
+) -> BuildResult:
+    """Validate the corpus, then write `<out>/<name>/<version>/` atomically and add the changelog entry.
+
+    A corpus with errors builds nothing (the report says why). A refused build raises
+    ReleaseError and touches nothing.
+    """
+    config = config or Config()
+    records, report = load_corpus(articles)
+    if report.errors or not records:
+        if not report.errors:
+            raise ReleaseError("no articles found to build from")
+        return BuildResult(report)
+    dataset_dir = Path(out) / config.dataset.name
+    if version:
+        refuse_existing(dataset_dir / version)
+    todo = plan(records, latest(dataset_dir), version, bump, force)
+    target = dataset_dir / todo.version
+    refuse_existing(target)
+    if changelog is not None:
+        check_changelog_free(Path(changelog), todo.version)
+    tmp = dataset_dir / f".{todo.version}.tmp-{os.getpid()}"
+    try:
+        files = write_release(tmp, todo, config)
+        os.rename(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if changelog is not None:
+        add_changelog_entry(Path(changelog), todo.entry())
+    return BuildResult(report, target, todo.version, todo.changes, todo.entry(), files)
+
+
+def refuse_existing(target: Path) -> None:
+    if target.exists():
+        raise ReleaseError(f"{target} already exists: a release is never rebuilt; choose a new version")
+
+
+def write_release(folder: Path, todo: Plan, config: Config) -> list[str]:
+    """Write every file of a release into `folder`: data, schema copy, card, then the checksums."""
+    folder.mkdir(parents=True)
+    build.write_data(todo.records, folder / build.DATA_DIR, config.build)
+    shutil.copyfile(schema.schema_path(), folder / SCHEMA_COPY)
+    info = card.measure(folder)
+    text = card.render(config.dataset, todo.version, info, todo.schema_doc, todo.records, todo.entry(3))
+    (folder / card.CARD_FILE).write_text(text, encoding="utf-8", newline="\n")
+    (folder / SUMS_FILE).write_text(checksums(folder), encoding="utf-8", newline="\n")
+    files = release_files(folder)
+    for name in files:
+        (folder / name).chmod(0o444)
+    sync(folder, files)
+    return files
+
+
+def sync(folder: Path, files: Sequence[str]) -> None:
+    """Flush the files and folders to disk, so that the rename publishes complete files."""
+    for name in files:
+        with (folder / name).open("rb") as f:
+            os.fsync(f.fileno())
+    for path in {folder, *((folder / name).parent for name in files)}:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def diff_releases(old: str | os.PathLike[str], new: str | os.PathLike[str]) -> Changes:
+    """The comparison between two release folders: their records and their schemas."""
+    before, after = Path(old), Path(new)
+    return compare(
+        build.read_records(before), build.read_records(after), release_schema(before), release_schema(after)
+    )
+
+
+# --- checksums ---------------------------------------------------------------------------
+
+
+def release_files(folder: Path) -> list[str]:
+    """Every file of a release, as sorted POSIX paths relative to it."""
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def checksums(folder: Path) -> str:
+    """`sha256sum` format over every file but SHA256SUMS itself."""
+    return "".join(f"{sha256(folder / n)}  {n}\n" for n in release_files(folder) if n != SUMS_FILE)
+
+
+def read_checksums(path: Path) -> dict[str, tuple[str, int]]:
+    """name → (hash, line number) from a SHA256SUMS file."""
+    out = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        digest, _, name = line.partition("  ")
+        if digest and name:
+            out[name] = (digest, number)
+    return out
+
+
+# --- changelog ---------------------------------------------------------------------------
+
+
+def data_date(changes: Changes) -> str:
+    """The date of a release's data: its latest article's date, never the wall clock."""
+    return changes.dates[1]
+
+
+def changelog_entry(version: str, changes: Changes, previous: str = "", level: int = 2) -> str:
+    """`## [version] - date` and the comparison with the previous release as a list."""
+    heading = f"{'#' * level} [{version}] - {data_date(changes)}"
+    return heading + "\n\n" + "\n".join(f"- {line}" for line in describe(changes, previous)) + "\n"
+
+
+def entry_heading(text: str, version: str) -> bool:
+    return any(line.startswith(f"## [{version}]") for line in text.splitlines())
+
+
+def check_changelog_free(path: Path, version: str) -> None:
+    if path.is_file() and entry_heading(path.read_text(encoding="utf-8"), version):
+        raise ReleaseError(f"{path} already has an entry for {version}")
+
+
+def add_changelog_entry(path: Path, entry: str) -> None:
+    """Put the entry above the newest one (atomically; the file is created if missing)."""
+    text = path.read_text(encoding="utf-8") if path.is_file() else CHANGELOG_HEADER
+    lines = text.splitlines(keepends=True)
+    at = next((i for i, line in enumerate(lines) if line.startswith("## ")), len(lines))
+    head = "".join(lines[:at]).rstrip("\n") + "\n\n"
+    rest = "".join(lines[at:])
+    new = head + entry + ("\n" + rest if rest else "")
+    if path.is_file():
+        replace_file(path, new)
+    else:
+        path.write_text(new, encoding="utf-8")

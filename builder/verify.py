@@ -1,0 +1,289 @@
+"""Checking a release: its checksums, its records against its schema, its card against its files,
+and whether the corpus rebuilds it byte for byte.
+
+Each problem is a Diagnostic (rule ids R4xx, and the schema rules S0xx for records), so `verify`
+reports like `validate` does. Nothing here raises on a damaged release: it reports.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pyarrow as pa
+
+from builder import build, card, schema
+from builder.config import Config
+from builder.diagnostics import Diagnostic
+from builder.release import (
+    SCHEMA_COPY,
+    SUMS_FILE,
+    latest,
+    parse_version,
+    plan,
+    read_checksums,
+    release_files,
+    release_schema,
+    sha256,
+    write_release,
+)
+from builder.sources import Source, file_diagnostic, read_path
+from builder.validate import Report, load_corpus, schema_diagnostics
+
+
+def problem(file: Path | str, rule: str, message: str, line: int = 1) -> Diagnostic:
+    """A release problem at a file (and line), with the rule's own hint."""
+    return file_diagnostic(str(file), rule, message, line=line)
+
+
+def verify_release(release: str | os.PathLike[str]) -> Report:
+    """Every check of one release folder; the report counts its files and Parquet rows."""
+    folder = Path(release)
+    report = Report(files=len(release_files(folder)))
+    report.diagnostics += check_sums(folder)
+    try:
+        schema_doc = release_schema(folder)
+        validator = schema.validator_of(schema_doc)
+    except (OSError, ValueError, jsonschema.SchemaError) as err:
+        report.diagnostics.append(
+            problem(folder / SCHEMA_COPY, "R402", f"the release's schema cannot be read: {err}")
+        )
+        return report
+    try:
+        tables = build.read_shards(folder)
+    except (OSError, pa.ArrowException) as err:
+        report.diagnostics.append(
+            problem(folder / build.DATA_DIR, "R403", f"a Parquet shard cannot be read: {err}")
+        )
+        return report
+    if not tables:
+        report.diagnostics.append(
+            problem(folder / build.DATA_DIR, "R402", "the release has no Parquet shards")
+        )
+        return report
+    report.records = sum(t.num_rows for _, t in tables)
+    report.diagnostics += check_data(folder, tables, schema_doc, validator)
+    report.diagnostics += check_card(folder, schema_doc, tables)
+    return report
+
+
+def check_sums(folder: Path) -> list[Diagnostic]:
+    """Every file listed with its hash, every listed file present and unchanged."""
+    sums_path = folder / SUMS_FILE
+    if not sums_path.is_file():
+        return [problem(sums_path, "R402", "the release has no SHA256SUMS")]
+    try:
+        listed = read_checksums(sums_path)
+    except (OSError, ValueError) as err:
+        return [problem(sums_path, "R402", f"SHA256SUMS cannot be read: {err}")]
+    present = set(release_files(folder)) - {SUMS_FILE}
+    out = [
+        problem(folder / n, "R402", f"{n} is not listed in SHA256SUMS")
+        for n in sorted(present - listed.keys())
+    ]
+    for name, (digest, line) in sorted(listed.items()):
+        if name not in present:
+            out.append(problem(sums_path, "R402", f"{name} is listed but missing", line=line))
+        elif sha256(folder / name) != digest:
+            out.append(problem(folder / name, "R401", f"SHA-256 differs from {SUMS_FILE} line {line}"))
+    return out
+
+
+def check_data(
+    folder: Path,
+    tables: Sequence[tuple[Path, pa.Table]],
+    schema_doc: dict[str, Any],
+    validator: jsonschema.protocols.Validator,
+) -> list[Diagnostic]:
+    """Types, every record against the schema, the JSONL twin of each shard, the row order."""
+    out: list[Diagnostic] = []
+    expected = schema.arrow_schema(schema_doc)
+    jsonl = build.shard_files(folder, "jsonl")
+    if [p.stem for p in jsonl] != [p.stem for p, _ in tables]:
+        out.append(
+            problem(folder / build.DATA_DIR, "R404", "the JSONL shards do not pair with the Parquet shards")
+        )
+    keys = []
+    for path, table in tables:
+        wrong_types = type_differences(table.schema, expected)
+        if wrong_types:
+            out.append(problem(path, "R403", wrong_types))
+            continue
+        rows = build.table_records(table)
+        for number, row in enumerate(rows, start=1):
+            out += schema_diagnostics(Source(str(path), number, row), validator)
+        keys += [build.sort_key(r) for r in rows]
+        twin = path.with_suffix(".jsonl")
+        if twin.is_file():
+            out += compare_jsonl(twin, rows, validator)
+    disorder = next((i for i in range(1, len(keys)) if keys[i] < keys[i - 1]), None)
+    if disorder is not None:
+        out.append(
+            problem(
+                folder / build.DATA_DIR, "R404", f"row {disorder + 1} ({keys[disorder][-1]}) is out of order"
+            )
+        )
+    return out
+
+
+def type_differences(found: pa.Schema, expected: pa.Schema) -> str:
+    """The columns whose type or nullability differs from the schema's, in one line ("" if none).
+
+    Types are compared as the card names them, so a list's inner field name does not count.
+    """
+
+    def column(arrow: pa.Schema, name: str) -> str:
+        if name not in arrow.names:
+            return "absent"
+        f = arrow.field(name)
+        return card.feature_label(f.type) + ("" if f.nullable else " not null")
+
+    names = dict.fromkeys([*expected.names, *found.names])
+    diffs = [
+        f"{n} is {column(found, n)}, the schema gives {column(expected, n)}"
+        for n in names
+        if column(found, n) != column(expected, n)
+    ]
+    if not diffs and found.names != expected.names:
+        diffs.append("the columns are not in the schema's order")
+    return "; ".join(diffs)
+
+
+def compare_jsonl(
+    path: Path, rows: list[dict[str, Any]], validator: jsonschema.protocols.Validator
+) -> list[Diagnostic]:
+    result = read_path(path)
+    out = list(result.diagnostics)
+    for src in result.sources:
+        out += schema_diagnostics(src, validator)
+    records = [src.data for src in result.sources]
+    if records != rows:
+        at = first_difference(records, rows)
+        line = result.sources[at].line if at < len(result.sources) else len(records) + 1
+        out.append(
+            problem(
+                path, "R404", f"record {at + 1} differs from row {at + 1} of the Parquet shard", line=line
+            )
+        )
+    return out
+
+
+def first_difference(a: Sequence[Any], b: Sequence[Any]) -> int:
+    """The index of the first item where two sequences differ (the shorter length if one is a prefix)."""
+    return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+
+
+def check_card(
+    folder: Path, schema_doc: dict[str, Any], tables: Sequence[tuple[Path, pa.Table]]
+) -> list[Diagnostic]:
+    """The card's YAML against what the files say: version, files, features, counts and sizes."""
+    path = folder / card.CARD_FILE
+    try:
+        meta = card.read_metadata(path)
+    except (OSError, ValueError) as err:
+        return [problem(path, "R405", str(err))]
+    expected = card.data_metadata(folder.name, card.measure(folder, tables), schema_doc)
+    text = path.read_text(encoding="utf-8")
+    out = []
+    for key, value in expected.items():
+        parts = value.items() if key == "dataset_info" else [(None, value)]
+        given = meta.get(key) if key != "dataset_info" else meta.get(key) or {}
+        for sub, want in parts:
+            have = given.get(sub) if sub else given
+            if have != want:
+                name = f"{key}.{sub}" if sub else key
+                message = f"{name}: the card says {brief(have)}, the files give {brief(want)}"
+                out.append(problem(path, "R405", message, line=yaml_line(text, key, sub)))
+    return out
+
+
+def brief(value: Any, width: int = 160) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def yaml_line(text: str, key: str, sub: str | None = None) -> int:
+    """The line of a top-level key (or of a key inside it) in the card's front matter."""
+    lines = text.split("\n")
+    start = next((i for i, line in enumerate(lines) if line.startswith(f"{key}:")), 0)
+    if sub:
+        start = next((i for i in range(start, len(lines)) if lines[i].startswith(f"  {sub}:")), start)
+    return start + 1
+
+
+# --- reproduction ------------------------------------------------------------------------
+
+
+def check_reproduces(
+    release: str | os.PathLike[str],
+    articles: Sequence[str | os.PathLike[str]],
+    config: Config | None = None,
+    changelog: str | os.PathLike[str] | None = None,
+) -> Report:
+    """Rebuild a release from the corpus in a temporary folder and compare every byte.
+
+    The rebuild compares with the release before it, as the original build did, so only the
+    newest release is expected to match the current corpus.
+    """
+    folder = Path(release)
+    config = config or Config()
+    records, report = load_corpus(articles)
+    if report.errors:
+        return report
+    version = parse_version(folder.name)
+    todo = plan(records, latest(folder.parent, below=version), version=folder.name, force=True)
+    with tempfile.TemporaryDirectory(prefix="newsset-check-") as tmp:
+        rebuilt = Path(tmp) / folder.name
+        write_release(rebuilt, todo, config)
+        report.diagnostics += compare_trees(folder, rebuilt)
+    report.diagnostics += check_toolchain(folder)
+    if changelog is not None:
+        report.diagnostics += check_changelog(Path(changelog), todo.entry())
+    return report
+
+
+def compare_trees(release: Path, rebuilt: Path) -> list[Diagnostic]:
+    mine, theirs = set(release_files(release)), set(release_files(rebuilt))
+    out = [problem(release / n, "R402", f"the rebuild has no {n}") for n in sorted(mine - theirs)]
+    out += [
+        problem(release / n, "R402", f"the rebuild writes {n}, the release lacks it")
+        for n in sorted(theirs - mine)
+    ]
+    for name in sorted(mine & theirs):
+        old, new = (release / name).read_bytes(), (rebuilt / name).read_bytes()
+        if old != new:
+            at = first_difference(old, new)
+            line = old.count(b"\n", 0, at) + 1
+            message = f"the rebuild differs from byte {at} on (line {line}; {len(old)} vs {len(new)} bytes)"
+            out.append(problem(release / name, "R406", message, line=line))
+    return out
+
+
+def check_toolchain(release: Path) -> list[Diagnostic]:
+    try:
+        recorded = card.read_metadata(release / card.CARD_FILE).get("built_with")
+    except (OSError, ValueError):
+        return []
+    current = card.toolchain()
+    if recorded == current:
+        return []
+    return [
+        problem(
+            release / card.CARD_FILE,
+            "R408",
+            f"the release was built with {brief(recorded)}, this rebuild uses {brief(current)}",
+        )
+    ]
+
+
+def check_changelog(path: Path, entry: str) -> list[Diagnostic]:
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    if entry in text:
+        return []
+    heading = entry.splitlines()[0]
+    return [problem(path, "R407", f"no entry '{heading}' as the build writes it")]

@@ -1,0 +1,200 @@
+"""Building a release: what `datasets.load_dataset` gives back, the data files' types, order and
+shards, the card, determinism, and the refusal to build from a corpus with errors."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from builder import bylines, card, schema
+from builder.config import load_config
+from builder.release import build_release
+
+SHARD_BYTES = 8000  # small enough that the six seed articles need several shards
+
+
+def source_records(articles: Path) -> dict[str, dict[str, Any]]:
+    """The article files read plainly: front matter by PyYAML, paragraphs joined by one newline."""
+    out = {}
+    for path in sorted(articles.rglob("*.md")):
+        _, front, body = path.read_text(encoding="utf-8").split("---\n", 2)
+        record = yaml.safe_load(front)
+        record["body"] = "\n".join(p.strip() for p in body.strip().split("\n\n"))
+        out[record["id"]] = record
+    return out
+
+
+@pytest.fixture(scope="module")
+def built(make_project, tmp_path_factory):
+    project = make_project(tmp_path_factory.mktemp("built") / "project")
+    project.set_build(max_shard_bytes=SHARD_BYTES, row_group_rows=1)
+    result = project.build()
+    assert result.exit_code == 0, result.output
+    return project, project.release("1.0.0")
+
+
+@pytest.fixture(scope="module")
+def loaded(built, tmp_path_factory):
+    import datasets
+
+    _, release = built
+    return datasets.load_dataset(str(release), cache_dir=str(tmp_path_factory.mktemp("hf-cache")))
+
+
+def test_load_dataset_gives_every_value_of_the_source_files(built, loaded):
+    project, _ = built
+    expected = source_records(project.articles)
+    assert list(loaded) == ["train"]
+    train = loaded["train"]
+    assert train.num_rows == len(expected) == 6
+    for row in train:
+        want = expected[row["id"]]
+        for name in schema.field_names():
+            if name != "authors":
+                assert row[name] == want.get(name), (row["id"], name)
+        derived = bylines.authors_of(want["byline"]) if "byline" in want else None
+        assert row["authors"] == derived, row["id"]
+    two = next(r for r in train if r["id"] == "pinghu-20201109-p01-02")
+    assert two["authors"] == [
+        {"name": "李雨婷", "role": "reporter"},
+        {"name": "王强", "role": "photographer"},
+    ]
+    assert "\n" in two["body"] and "\n\n" not in two["body"]
+
+
+def test_load_dataset_features_are_the_schemas(loaded):
+    train = loaded["train"]
+    types = train.data.schema
+    assert types.field("date").type == pa.date32()
+    assert types.field("page").type == pa.int32()
+    assert types.field("authors").type == pa.list_(pa.struct([("name", pa.string()), ("role", pa.string())]))
+    assert train.features == schema.features()
+    assert train.features["date"].dtype == "date32"
+
+
+def test_rows_are_sorted_by_date_page_and_id(built, loaded):
+    project, _ = built
+    rows = [(r["date"], r["page"], r["id"]) for r in loaded["train"]]
+    assert rows == sorted(rows)
+    assert [r[2] for r in rows] == sorted(source_records(project.articles))
+
+
+def test_shards_are_bounded_and_parquet_and_jsonl_agree(built):
+    _, release = built
+    parquet = sorted((release / "data").glob("*.parquet"))
+    jsonl = sorted((release / "data").glob("*.jsonl"))
+    n = len(parquet)
+    assert n > 1
+    assert [p.name for p in parquet] == [f"train-{i:05d}-of-{n:05d}.parquet" for i in range(n)]
+    assert [p.name for p in jsonl] == [f"train-{i:05d}-of-{n:05d}.jsonl" for i in range(n)]
+    for path in parquet:
+        meta = pq.ParquetFile(path).metadata
+        assert meta.num_row_groups == meta.num_rows  # row_group_rows = 1
+        assert {meta.row_group(0).column(c).compression for c in range(meta.num_columns)} == {"ZSTD"}
+        text = path.with_suffix(".jsonl").read_text(encoding="utf-8")
+        lines = text.splitlines()
+        assert len(text.encode("utf-8")) <= SHARD_BYTES or len(lines) == 1
+        assert "今日平湖" in text and "\\u" not in text
+        rows = pq.read_table(path).to_pylist()
+        as_json = [
+            {k: (v.isoformat() if k == "date" else v) for k, v in row.items() if v is not None}
+            for row in rows
+        ]
+        assert [json.loads(line) for line in lines] == as_json
+
+
+def test_card_yaml_and_sections(built):
+    project, release = built
+    meta = card.read_metadata(release / "README.md")
+    settings = load_config(project.config).dataset
+    parquet = sorted(p.relative_to(release).as_posix() for p in (release / "data").glob("*.parquet"))
+    assert meta["pretty_name"] == settings.pretty_name
+    assert meta["license"] == settings.license
+    assert meta["language"] == ["zh"]
+    assert meta["language_details"] == settings.language_details
+    assert meta["task_categories"] == settings.task_categories
+    assert meta["tags"] == settings.tags
+    assert meta["size_categories"] == ["n<1K"]
+    assert meta["version"] == "1.0.0"
+    assert meta["configs"] == [
+        {"config_name": "default", "data_files": [{"split": "train", "path": parquet}]}
+    ]
+    info = meta["dataset_info"]
+    assert [f["name"] for f in info["features"]] == schema.field_names()
+    assert info["splits"][0]["name"] == "train"
+    assert info["splits"][0]["num_examples"] == 6
+    assert info["download_size"] == sum((release / p).stat().st_size for p in parquet)
+    arrow_bytes = sum(pq.read_table(release / p).nbytes for p in parquet)
+    assert info["dataset_size"] == info["splits"][0]["num_bytes"] == arrow_bytes
+    text = (release / "README.md").read_text(encoding="utf-8")
+    for f in schema.fields():
+        assert f"| `{f.name}` |" in text
+    assert "| Publication date of the issue the article appeared in (YYYY-MM-DD). |" in text
+    assert "| 2020-11-09 | 6 |" in text and "| 要闻 | 6 |" in text and "| 今日平湖 | 6 |" in text
+    assert "version      = {1.0.0}" in text and "@misc{zh_local_news_1_0_0," in text
+    assert "### [1.0.0] - 2020-11-09" in text
+    assert '"id": "pinghu-20201109-p01-01"' in text  # the example record
+
+
+def file_hashes(folder: Path) -> dict[str, str]:
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_two_builds_are_byte_identical_with_no_paths_or_clock(make_project, tmp_path):
+    first, second = make_project(tmp_path / "a"), make_project(tmp_path / "b")
+    for project in (first, second):
+        assert project.build().exit_code == 0
+    one, two = file_hashes(first.release("1.0.0")), file_hashes(second.release("1.0.0"))
+    assert one == two
+    assert set(one) == {
+        "README.md",
+        "SHA256SUMS",
+        "article.schema.json",
+        "data/train-00000-of-00001.jsonl",
+        "data/train-00000-of-00001.parquet",
+    }
+    assert first.changelog.read_bytes() == second.changelog.read_bytes()
+    for path in [*first.release("1.0.0").rglob("*"), first.changelog]:
+        if path.is_file():
+            data = path.read_bytes()
+            assert str(tmp_path).encode() not in data and b"/root" not in data, path
+    dates = set(re.findall(r"\d{4}-\d{2}-\d{2}", (first.release("1.0.0") / "README.md").read_text("utf-8")))
+    assert dates == {"2020-11-09"}  # the data's date only, never the day of the build
+
+
+def test_build_refuses_a_corpus_with_errors(project):
+    project.edit("pinghu-20201109-p01-04", "page: 1\n", "page: one\n")
+    result = project.build()
+    assert result.exit_code == 1
+    assert "pinghu-20201109-p01-04.md:5:1  error  S003  page: expected integer" in result.output
+    assert "Not built" in result.output
+    assert not project.out.exists()
+    assert not project.changelog.exists()
+
+
+def test_a_clone_without_newsset_toml_builds_with_the_defaults(make_project, tmp_path):
+    project = make_project(tmp_path / "p")
+    project.config.unlink()
+    result = build_release([project.articles], project.out)
+    assert result.release == project.out / "zh-local-news" / "1.0.0"
+    assert card.read_metadata(result.release / "README.md")["dataset_info"]["splits"][0]["num_examples"] == 6
+
+
+def test_a_misspelt_config_key_is_a_usage_error(project):
+    project.config.write_text('[dataset]\nnmae = "x"\n', encoding="utf-8")
+    result = project.build()
+    assert result.exit_code == 2
+    assert f"{project.config}: [dataset] unknown key 'nmae'" in result.output
+    assert not project.out.exists()
