@@ -169,6 +169,13 @@ _SPECS = [
         "remove the duplicate, or check that the right text was pasted",
     ),
     RuleSpec(
+        "D303",
+        "near-duplicate-body",
+        WARNING,
+        "two records have nearly the same body (a reprint with small edits)",
+        "keep one of them, or check that they are really two articles",
+    ),
+    RuleSpec(
         "R401",
         "checksum-mismatch",
         ERROR,

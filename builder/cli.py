@@ -64,7 +64,10 @@ def cli() -> None:
 @click.argument("paths", nargs=-1, type=click.Path())
 @output_format_option
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
-def validate(paths: tuple[str, ...], fmt: str, strict: bool) -> None:
+@click.option(
+    "--jobs", "-j", type=click.IntRange(min=1), help="Worker processes [default: all cores for big inputs]."
+)
+def validate(paths: tuple[str, ...], fmt: str, strict: bool, jobs: int | None) -> None:
     """Check article files (.md and .jsonl, files or folders) against the schema and rules.
 
     Every problem is reported with file, line, column, rule id and a hint.
@@ -75,7 +78,7 @@ def validate(paths: tuple[str, ...], fmt: str, strict: bool) -> None:
         newsset validate
         newsset validate articles/2020/11/09 --strict --format github
     """
-    result = validate_paths(default_paths(paths))
+    result = validate_paths(default_paths(paths), jobs=jobs)
     emit_diagnostics(result.sorted(), result.files, result.records, fmt)
     sys.exit(1 if result.failed(strict) else 0)
 

@@ -48,7 +48,17 @@ class Source:
     diagnostic asks for them, so that clean records cost no more than their parse.
     """
 
-    __slots__ = ("_paragraphs", "data", "field_cols", "field_lines", "format", "line", "path", "raw")
+    __slots__ = (
+        "_paragraphs",
+        "data",
+        "field_cols",
+        "field_lines",
+        "format",
+        "line",
+        "offset",
+        "path",
+        "raw",
+    )
 
     def __init__(
         self,
@@ -60,6 +70,7 @@ class Source:
         paragraphs: list[Paragraph] | None = None,
         format: str = "md",
         raw: bytes | None = None,
+        offset: int = 0,
     ) -> None:
         self.path = path
         self.line = line
@@ -69,6 +80,7 @@ class Source:
         self._paragraphs = paragraphs
         self.format = format
         self.raw = raw
+        self.offset = offset  # where the record's line starts in its file (JSONL)
 
     @property
     def paragraphs(self) -> list[Paragraph]:
@@ -310,20 +322,26 @@ def collect(found: Iterable[Source | Diagnostic]) -> FileResult:
     return result
 
 
-def iter_jsonl(path: str, start: int = 0, end: int | None = None) -> Iterator[Source | Diagnostic]:
-    """Stream the records of a JSONL file, or of the lines that start in [start, end)."""
+def iter_jsonl(
+    path: str, start: int = 0, end: int | None = None, first_line: int | None = None
+) -> Iterator[Source | Diagnostic]:
+    """Stream the records of a JSONL file, or of the lines that start in [start, end).
+
+    `first_line` is the number of the line at `start`; counted from the top when not given.
+    """
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed below, after the generator is done
     except OSError as err:
         yield file_diagnostic(path, "F005", f"cannot read file: {err.strerror or err}")
         return
     with handle:
-        first_line = 1 + count_newlines(handle, start) if start else 1
+        if first_line is None:
+            first_line = 1 + count_newlines(handle, start) if start else 1
         handle.seek(start)
         lines: Iterable[bytes] = handle
         if end is not None:
             lines = lines_before(handle, end - start)
-        yield from iter_jsonl_lines(path, iter(lines), first_line)
+        yield from iter_jsonl_lines(path, iter(lines), first_line, start)
 
 
 def count_newlines(handle: Any, end: int, block: int = 1 << 22) -> int:
@@ -349,8 +367,12 @@ def lines_before(handle: Any, size: int) -> Iterator[bytes]:
         yield line
 
 
-def iter_jsonl_lines(path: str, lines: Iterator[bytes], first_line: int) -> Iterator[Source | Diagnostic]:
+def iter_jsonl_lines(
+    path: str, lines: Iterator[bytes], first_line: int, offset: int = 0
+) -> Iterator[Source | Diagnostic]:
     for number, raw in enumerate(lines, start=first_line):
+        at = offset
+        offset += len(raw)
         line = raw.rstrip(b"\r\n")
         if number == 1 and line.startswith(b"\xef\xbb\xbf"):
             line = line[3:]
@@ -366,7 +388,7 @@ def iter_jsonl_lines(path: str, lines: Iterator[bytes], first_line: int) -> Iter
                 path, "F003", f"line is a JSON {_json_type(data)}, not an object", line=number
             )
             continue
-        yield Source(path, number, data, format="jsonl", raw=line)
+        yield Source(path, number, data, format="jsonl", raw=line, offset=at)
 
 
 def json_problem(path: str, number: int, line: bytes, err: ValueError) -> Diagnostic:
@@ -412,12 +434,14 @@ def iter_article_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[str]
             yield name
 
 
-def iter_file(name: str, start: int = 0, end: int | None = None) -> Iterator[Source | Diagnostic]:
+def iter_file(
+    name: str, start: int = 0, end: int | None = None, first_line: int | None = None
+) -> Iterator[Source | Diagnostic]:
     """Stream one file's records and problems; JSONL line by line, optionally a byte range."""
     if not os.path.exists(name):
         yield file_diagnostic(name, "F005", "no such file or folder")
     elif name.endswith(".jsonl"):
-        yield from iter_jsonl(name, start, end)
+        yield from iter_jsonl(name, start, end, first_line)
     else:
         result = read_path(name)
         yield from result.diagnostics
@@ -494,3 +518,10 @@ def replace_file(path: str | os.PathLike[str], text: str) -> None:
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, target)
+
+
+def record_at(path: str, offset: int = 0, line: int = 1) -> Source | None:
+    """Read one record again: the JSONL line at `offset`, or the .md file's record."""
+    if path.endswith(".jsonl"):
+        return next((s for s in iter_jsonl(path, offset, offset + 1, line) if isinstance(s, Source)), None)
+    return next(iter(read_path(path).sources), None)

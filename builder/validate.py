@@ -13,15 +13,17 @@ import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 import jsonschema
+import numpy as np
 import xxhash
 
-from builder import bylines, catalog, rules, schema
+from builder import bylines, neardup, rules, schema
 from builder.catalog import RULES
 from builder.diagnostics import ERROR, WARNING, Diagnostic
-from builder.sources import Source, iter_article_files, iter_file
+from builder.progress import Progress
+from builder.sources import Source, iter_article_files, iter_file, record_at
 
 ID_PARTS = re.compile(r"^(?P<slug>.+)-(?P<date>\d{8})-(?P<page>[a-z0-9]+)-(?P<n>\d{2,})$")
 PAGE_LABEL = re.compile(r"^p(\d+)$")
@@ -229,71 +231,159 @@ def make(
 # --- corpus ------------------------------------------------------------------------------
 
 
-class CorpusKey(NamedTuple):
-    """What the corpus checks need of one record: a few numbers, not the record."""
+class KeyColumns:
+    """What the corpus checks keep of each record: hashes, a position and a sketch.
 
-    path: str
-    id_line: int
-    id_col: int
-    body_line: int
-    record_id: str | None
-    body_digest: bytes | None
+    About 150 bytes a record, in numpy arrays, whatever the record's size; the records
+    themselves are read again only for the few that a check reports.
+    """
+
+    def __init__(self) -> None:
+        self.file: list[int] = []
+        self.line: list[int] = []
+        self.offset: list[int] = []
+        self.id_hash: list[int] = []
+        self.body_hash: list[int] = []
+        self.bodies: list[str] = []
+        self.sketch_rows: list[np.ndarray] = []
+
+    def add(self, src: Source, file_index: int) -> None:
+        record_id, body = src.data.get("id"), src.data.get("body")
+        self.file.append(file_index)
+        self.line.append(src.line)
+        self.offset.append(src.offset)
+        self.id_hash.append(text_hash(record_id) if isinstance(record_id, str) else 0)
+        has_body = isinstance(body, str) and bool(body.strip())
+        self.body_hash.append(text_hash(body) if has_body else 0)
+        self.bodies.append(body if has_body else "")
+        if len(self.bodies) >= SKETCH_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.bodies:
+            self.sketch_rows.append(neardup.sketches(self.bodies))
+            self.bodies = []
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        self.flush()
+        sketch = (
+            np.concatenate(self.sketch_rows) if self.sketch_rows else np.empty((0, neardup.BINS), np.uint32)
+        )
+        return {
+            "file": np.array(self.file, dtype=np.uint32),
+            "line": np.array(self.line, dtype=np.uint32),
+            "offset": np.array(self.offset, dtype=np.uint64),
+            "id_hash": np.array(self.id_hash, dtype=np.uint64),
+            "body_hash": np.array(self.body_hash, dtype=np.uint64),
+            "sketch": sketch,
+        }
 
 
-def corpus_key(src: Source) -> CorpusKey:
-    record_id = src.data.get("id")
-    body = src.data.get("body")
-    digest = None
-    if isinstance(body, str) and body.strip():
-        digest = xxhash.xxh3_128_digest(body.encode("utf-8"))
-    has_id = isinstance(record_id, str)
-    return CorpusKey(
-        src.path,
-        src.line_of("id"),
-        src.col_of("id") if has_id else 1,
-        src.line_of("body"),
-        record_id if has_id else None,
-        digest,
-    )
+SKETCH_BATCH = 1024
+
+
+def text_hash(value: str) -> int:
+    """A 64-bit hash that is never 0 (0 stands for "no value")."""
+    return xxhash.xxh3_64_intdigest(value.encode("utf-8")) or 1
 
 
 class CorpusIndex:
-    """Duplicate ids and identical bodies, from one compact key per record, in input order."""
+    """Duplicate ids, identical bodies and near-duplicate bodies across the whole input.
+
+    Units add their key columns in input order; `diagnostics` sorts the hashes to find the
+    records that share one, reads just those records again to confirm and to say where, and
+    reports each later record against the first one.
+    """
 
     def __init__(self) -> None:
-        self.ids: dict[str, tuple[str, int]] = {}
-        self.bodies: dict[bytes, tuple[str, int, str]] = {}
+        self.files: list[str] = []
+        self.parts: list[dict[str, np.ndarray]] = []
+        self.near = neardup.NearDuplicates()
 
-    def add(self, key: CorpusKey) -> Iterator[Diagnostic]:
-        record = key.record_id or ""
-        if key.record_id is not None:
-            first = self.ids.get(key.record_id)
-            if first:
-                yield catalog.diagnostic(
-                    "D301",
-                    key.path,
-                    key.id_line,
-                    f"id {key.record_id} is also used in {first[0]}:{first[1]}",
-                    col=key.id_col,
-                    pointer="/id",
-                    record=record,
-                )
-            else:
-                self.ids[key.record_id] = (key.path, key.id_line)
-        if key.body_digest is not None:
-            first_body = self.bodies.get(key.body_digest)
-            if first_body:
-                other = first_body[2] or f"{first_body[0]}:{first_body[1]}"
-                yield catalog.diagnostic(
-                    "D302",
-                    key.path,
-                    key.body_line,
-                    f"the body is identical to that of {other} ({first_body[0]})",
-                    pointer="/body",
-                    record=record,
-                )
-            else:
-                self.bodies[key.body_digest] = (key.path, key.body_line, record)
+    def add(self, files: tuple[str, ...], columns: dict[str, np.ndarray]) -> None:
+        base = len(self.files)
+        self.files.extend(files)
+        self.parts.append({**columns, "file": columns["file"] + np.uint32(base)})
+        self.near.add(columns["sketch"])
+
+    def column(self, name: str) -> np.ndarray:
+        return np.concatenate([p[name] for p in self.parts]) if self.parts else np.empty(0, np.uint64)
+
+    def record(self, index: int, cache: dict[int, Source | None]) -> Source | None:
+        if index not in cache:
+            cache[index] = record_at(
+                self.files[int(self.file[index])], int(self.offset[index]), int(self.line[index])
+            )
+        return cache[index]
+
+    def diagnostics(self) -> list[Diagnostic]:
+        if not self.parts:
+            return []
+        self.file, self.line, self.offset = self.column("file"), self.column("line"), self.column("offset")
+        cache: dict[int, Source | None] = {}
+        found = list(self.duplicate_ids(cache))
+        body_hash = self.column("body_hash")
+        found.extend(self.identical_bodies(body_hash, cache))
+        found.extend(self.near_duplicates(body_hash, cache))
+        return found
+
+    def duplicate_ids(self, cache: dict[int, Source | None]) -> Iterator[Diagnostic]:
+        for first, later in same_hash_groups(self.column("id_hash")):
+            a, b = self.record(first, cache), self.record(later, cache)
+            if a is None or b is None or a.data.get("id") != b.data.get("id"):
+                continue  # a hash collision, not a duplicate
+            yield rules.diagnostic(
+                b,
+                "D301",
+                f"id {b.record_id} is also used in {a.path}:{a.line_of('id')}",
+                line=b.line_of("id"),
+                col=b.col_of("id"),
+                pointer="/id",
+            )
+
+    def identical_bodies(
+        self, body_hash: np.ndarray, cache: dict[int, Source | None]
+    ) -> Iterator[Diagnostic]:
+        for first, later in same_hash_groups(body_hash):
+            a, b = self.record(first, cache), self.record(later, cache)
+            if a is None or b is None or a.data.get("body") != b.data.get("body"):
+                continue
+            other = a.record_id or f"{a.path}:{a.line_of('body')}"
+            yield rules.diagnostic(
+                b,
+                "D302",
+                f"the body is identical to that of {other} ({a.path})",
+                line=b.line_of("body"),
+                pointer="/body",
+            )
+
+    def near_duplicates(self, body_hash: np.ndarray, cache: dict[int, Source | None]) -> Iterator[Diagnostic]:
+        for first, later, score in self.near.pairs():
+            if body_hash[first] == body_hash[later]:
+                continue  # identical: D302 says so
+            a, b = self.record(first, cache), self.record(later, cache)
+            if a is None or b is None:
+                continue
+            other = a.record_id or f"{a.path}:{a.line_of('body')}"
+            yield rules.diagnostic(
+                b,
+                "D303",
+                f"the body is nearly identical (about {score:.0%}) to that of {other} ({a.path})",
+                line=b.line_of("body"),
+                pointer="/body",
+            )
+
+
+def same_hash_groups(hashes: np.ndarray) -> Iterator[tuple[int, int]]:
+    """(first, later) index pairs of records sharing a non-zero hash, in input order."""
+    order = np.argsort(hashes, kind="stable")
+    ordered = hashes[order]
+    repeated = np.flatnonzero((ordered[1:] == ordered[:-1]) & (ordered[1:] != 0)) + 1
+    first = -1
+    for pos in repeated:
+        if first < 0 or ordered[first] != ordered[pos]:
+            first = pos - 1  # the run's first element: the earliest record, as the sort is stable
+        yield int(order[first]), int(order[pos])
 
 
 # --- running -----------------------------------------------------------------------------
@@ -323,6 +413,7 @@ class Unit:
     files: tuple[str, ...]
     start: int = 0
     end: int | None = None
+    first_line: int | None = None
 
 
 @dataclass
@@ -330,7 +421,7 @@ class UnitResult:
     files: int = 0
     records: int = 0
     diagnostics: list[Diagnostic] = field(default_factory=list)
-    keys: list[CorpusKey] = field(default_factory=list)
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 CHUNK_BYTES = 32 << 20
@@ -338,14 +429,15 @@ MD_FILES_PER_UNIT = 256
 PARALLEL_BYTES = 16 << 20
 
 
-def plan_units(paths: Iterable[str | os.PathLike[str]], chunk_bytes: int = CHUNK_BYTES) -> list[Unit]:
+def plan_units(paths: Iterable[str | os.PathLike[str]], chunk_bytes: int | None = None) -> list[Unit]:
     """Split the input into units: large JSONL files into line-aligned byte ranges."""
+    chunk_bytes = chunk_bytes or CHUNK_BYTES
     units: list[Unit] = []
     pending: list[str] = []
     for name in iter_article_files(paths):
         size = os.path.getsize(name) if os.path.isfile(name) else 0
         if name.endswith(".jsonl") and size > chunk_bytes:
-            units.extend(Unit((name,), a, b) for a, b in line_ranges(name, size, chunk_bytes))
+            units.extend(Unit((name,), a, b, line) for a, b, line in line_ranges(name, size, chunk_bytes))
             continue
         pending.append(name)
         if len(pending) >= MD_FILES_PER_UNIT or name.endswith(".jsonl"):
@@ -356,34 +448,44 @@ def plan_units(paths: Iterable[str | os.PathLike[str]], chunk_bytes: int = CHUNK
     return units
 
 
-def line_ranges(name: str, size: int, chunk_bytes: int) -> Iterator[tuple[int, int]]:
-    """Byte ranges of about `chunk_bytes` that start at the beginning of a line."""
+def line_ranges(name: str, size: int, chunk_bytes: int) -> Iterator[tuple[int, int, int]]:
+    """(start, end, first line) of ranges of about `chunk_bytes` that start at a line's start.
+
+    One sequential read counts the lines, so that no worker has to count them again.
+    """
     with open(name, "rb") as handle:
-        start = 0
+        start, line = 0, 1
         while start < size:
-            handle.seek(min(start + chunk_bytes, size))
-            if start + chunk_bytes < size:
-                handle.readline()
-            end = min(handle.tell(), size)
-            yield start, end
+            chunk = handle.read(chunk_bytes)
+            end = start + len(chunk)
+            if end < size:
+                rest = handle.readline()
+                chunk += rest
+                end += len(rest)
+            yield start, end, line
+            line += chunk.count(b"\n")
             start = end
 
 
-def iter_unit(unit: Unit) -> Iterator[Source | Diagnostic]:
-    for name in unit.files:
-        yield from iter_file(name, unit.start, unit.end)
+def iter_unit(unit: Unit) -> Iterator[tuple[int, Source | Diagnostic]]:
+    """(index of the file within the unit, record or problem), in input order."""
+    for index, name in enumerate(unit.files):
+        for item in iter_file(name, unit.start, unit.end, unit.first_line):
+            yield index, item
 
 
 def check_unit(unit: Unit) -> UnitResult:
     """Validate one unit; return its diagnostics and the keys for the corpus checks."""
     result = UnitResult(files=len(unit.files) if unit.start == 0 else 0)
-    for item in iter_unit(unit):
+    keys = KeyColumns()
+    for file_index, item in iter_unit(unit):
         if isinstance(item, Diagnostic):
             result.diagnostics.append(item)
             continue
         result.records += 1
         result.diagnostics.extend(check_record(item))
-        result.keys.append(corpus_key(item))
+        keys.add(item, file_index)
+    result.columns = keys.arrays()
     return result
 
 
@@ -408,7 +510,15 @@ def run_units(units: list[Unit], jobs: int) -> Iterator[UnitResult]:
         yield from pool.imap(check_unit, units, chunksize=1)
 
 
-def validate_paths(paths: Iterable[str | os.PathLike[str]], jobs: int | None = None) -> Report:
+def unit_bytes(unit: Unit) -> int:
+    if unit.end is not None:
+        return unit.end - unit.start
+    return sum(os.path.getsize(f) for f in unit.files if os.path.isfile(f))
+
+
+def validate_paths(
+    paths: Iterable[str | os.PathLike[str]], jobs: int | None = None, progress: bool | None = None
+) -> Report:
     """Validate every article file under the paths and return the full report.
 
     Files (and byte ranges of big JSONL files) are checked in worker processes; the corpus
@@ -418,31 +528,41 @@ def validate_paths(paths: Iterable[str | os.PathLike[str]], jobs: int | None = N
     units = plan_units(paths)
     report = Report()
     index = CorpusIndex()
-    for result in run_units(units, jobs if jobs is not None else default_jobs(units)):
+    results = run_units(units, jobs if jobs is not None else default_jobs(units))
+    shown = Progress(sum(map(unit_bytes, units)), enabled=progress)
+    for unit, result in zip(units, results, strict=True):
         report.files += result.files
         report.records += result.records
         report.diagnostics.extend(result.diagnostics)
-        for key in result.keys:
-            report.diagnostics.extend(index.add(key))
+        index.add(unit.files, result.columns)
+        shown.update(result.files, result.records, unit_bytes(unit))
+    shown.close()
+    report.diagnostics.extend(index.diagnostics())
     return report
 
 
 def iter_checked(
     paths: Iterable[str | os.PathLike[str]], report: Report
 ) -> Iterator[tuple[Source, list[Diagnostic]]]:
-    """Stream every record with its diagnostics, in one process (for callers that need records)."""
+    """Stream every record with its diagnostics, in one process (for callers that need records).
+
+    The corpus checks need every record first: their diagnostics join the report at the end.
+    """
     index = CorpusIndex()
     for unit in plan_units(paths):
         report.files += len(unit.files) if unit.start == 0 else 0
-        for item in iter_unit(unit):
+        keys = KeyColumns()
+        for file_index, item in iter_unit(unit):
             if isinstance(item, Diagnostic):
                 report.diagnostics.append(item)
                 continue
             report.records += 1
             found = check_record(item)
-            found.extend(index.add(corpus_key(item)))
+            keys.add(item, file_index)
             report.diagnostics.extend(found)
             yield item, found
+        index.add(unit.files, keys.arrays())
+    report.diagnostics.extend(index.diagnostics())
 
 
 def to_record(data: dict[str, Any]) -> dict[str, Any]:

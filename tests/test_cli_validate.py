@@ -8,13 +8,12 @@ import sys
 from pathlib import Path
 
 from tests.conftest import ARTICLES, REPO, run, valid_record, write_jsonl, write_md
+from tests.test_rules import OTHER_BODY
 
 
 def broken_folder(tmp_path: Path) -> Path:
     write_md(tmp_path, valid_record(headline="平湖庆祝记者节平湖庆祝记者节"))  # error C102 on line 7
-    other = valid_record(
-        id="pinghu-20201109-p01-05", kicker="省食 药 监 局", body=valid_record()["body"] + "\n又一段。"
-    )
+    other = valid_record(id="pinghu-20201109-p01-05", kicker="省食 药 监 局", body=OTHER_BODY)
     write_md(tmp_path, other, "w.md")  # C201
     return tmp_path
 

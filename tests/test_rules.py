@@ -8,11 +8,14 @@ from typing import Any
 
 import pytest
 
-from builder import rules, text
+from builder import rules, sources, text
 from builder.catalog import RULES
-from tests.conftest import diagnostics_of, valid_record, write_jsonl, write_md
+from tests.conftest import ARTICLES, diagnostics_of, valid_record, write_jsonl, write_md
 
 BODY = valid_record()["body"]
+OTHER_BODY = "\n".join(
+    p.text for p in sources.read_path(ARTICLES / "2020/11/09/pinghu-20201109-p01-05.md").sources[0].paragraphs
+)
 FIRST, REST = BODY.split("\n", 1)
 
 
@@ -60,6 +63,7 @@ TRIPS: dict[str, tuple[Case, int]] = {
     "F005": (lambda t: t / "missing.md", 1),
     "D301": (lambda t: _twice(t, same_body=False), 2),
     "D302": (lambda t: _twice(t, same_body=True), 12),
+    "D303": (lambda t: _twice(t, same_body=False, edit=True), 12),
 }
 
 
@@ -73,11 +77,17 @@ def _md_bytes(folder: Path) -> bytes:
     return write_md(folder, valid_record(), "base.md").read_bytes()
 
 
-def _twice(folder: Path, same_body: bool) -> Path:
+def _twice(folder: Path, same_body: bool, edit: bool = False) -> Path:
+    """Two records: the same id (D301), the same body (D302) or a reprint with a small edit (D303)."""
     first = valid_record()
-    second = (
-        valid_record(id="pinghu-20201109-p01-07") if same_body else valid_record(body=BODY + "\n补充一段。")
-    )
+    if edit:
+        second = valid_record(
+            id="pinghu-20201109-p01-07", body=BODY.replace("今年以来", "今年", 1) + "\n补充一段。"
+        )
+    elif same_body:
+        second = valid_record(id="pinghu-20201109-p01-07")
+    else:
+        second = valid_record(body=OTHER_BODY)
     write_md(folder, first, "a.md")
     write_md(folder, second, "b.md")
     return folder
@@ -104,7 +114,7 @@ def test_rule_trips_at_its_line(tmp_path: Path, rule_id: str) -> None:
 
 def test_clean_record_passes_every_rule(tmp_path: Path) -> None:
     write_md(tmp_path, valid_record())
-    write_jsonl(tmp_path, [valid_record(id="pinghu-20201109-p01-09", body=BODY + "\n另起一段。")])
+    write_jsonl(tmp_path, [valid_record(id="pinghu-20201109-p01-09", body=OTHER_BODY)])
     assert diagnostics_of(tmp_path, strict=True) == []
 
 
