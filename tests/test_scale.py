@@ -69,7 +69,9 @@ def test_report_does_not_depend_on_workers_or_ranges(
 def reference_errors(path: Path) -> set[tuple[int, str]]:
     """(line, field pointer) of every error the plain jsonschema loop finds."""
     doc = schema.load()
-    checker = jsonschema.Draft202012Validator(doc, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    checker = jsonschema.Draft202012Validator(
+        doc, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
     found = set()
     for line, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         for err in checker.iter_errors(json.loads(text)):
