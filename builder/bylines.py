@@ -66,6 +66,15 @@ class Byline:
     empty_roles: tuple[str, ...]
 
 
+def dateline(line: str) -> str | None:
+    """The dateline a body starts with (`本报讯`, `新华社北京11月8日电`), or None.
+
+    Extract uses it as the strongest sign that an article's body starts on this line.
+    """
+    m = _DATELINE_RE.match(line.strip(SPACES + "\t"))
+    return m.group(1) if m else None
+
+
 def strip_marker(line: str) -> str:
     """Remove the ■ marker, a leading dateline and the brackets around a byline."""
     s = line.strip(SPACES + "\t")

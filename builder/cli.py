@@ -13,6 +13,8 @@ import click
 
 from builder import __version__, report
 from builder.catalog import RULES
+from builder.extract import ExistsError, ExtractError, MetadataError, extract_page
+from builder.extract import report as extract_report
 from builder.fix import fix_paths
 from builder.validate import validate_paths
 
@@ -116,6 +118,78 @@ def list_rules() -> None:
     for spec in RULES.values():
         fixable = "fix" if spec.fixable else "   "
         click.echo(f"{spec.id}  {spec.name:<24} {spec.severity:<8} {fixable}  {spec.summary}")
+
+
+@cli.command("extract")
+@click.argument("page", type=click.Path(dir_okay=False))
+@click.option("--source", help="Publication name as printed, e.g. 今日平湖.  [default: the sidecar's]")
+@click.option("--date", help="Issue date, YYYY-MM-DD.  [default: the sidecar's]")
+@click.option(
+    "--page",
+    "page_number",
+    type=click.IntRange(min=1),
+    help="Page number.  [default: the sidecar's, or pNN.txt]",
+)
+@click.option("--section", help="Page or section name, e.g. 要闻.  [default: the sidecar's]")
+@click.option("--slug", help="Id prefix, e.g. pinghu.  [default: the sidecar's, or raw/<slug>/YYYY/MM/DD/]")
+@click.option("--format", "fmt", type=click.Choice(["md", "jsonl"]), default="md", show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    help="Folder for the drafts, or - for stdout (jsonl only).  [default: articles for md, - for jsonl]",
+)
+@click.option(
+    "--report", "report_path", type=click.Path(dir_okay=False), help="Also write the review report as JSON."
+)
+def extract_command(
+    page: str,
+    source: str | None,
+    date: str | None,
+    page_number: int | None,
+    section: str | None,
+    slug: str | None,
+    fmt: str,
+    out: str | None,
+    report_path: str | None,
+) -> None:
+    """Turn the raw text of one newspaper page into draft articles and a review report.
+
+    Page metadata comes from the options or from the sidecar PAGE.json next to the page.
+    Drafts get ids in reading order; an existing file is never overwritten (exit 1, nothing
+    written). The review report (stderr, and JSON with --report) gives each article's
+    confidence and why, the bylines it could not attribute, and every line that went into
+    no article.
+
+    \b
+    Example:
+        newsset extract raw/pinghu/2020/11/09/p01.txt -o drafts --report review.json
+        newsset extract page.txt --source 今日平湖 --slug pinghu --date 2020-11-09 \\
+            --page 1 --section 要闻 --format jsonl -o -
+    """
+    if fmt == "md" and out == "-":
+        raise click.UsageError("--format md writes one file per article; use --format jsonl -o - for stdout")
+    try:
+        outcome = extract_page(
+            page,
+            source=source,
+            date=date,
+            page=page_number,
+            section=section,
+            slug=slug,
+            fmt=fmt,
+            out=out,
+            report_path=report_path,
+        )
+    except MetadataError as err:
+        raise click.UsageError(str(err)) from err
+    except (ExtractError, ExistsError) as err:
+        raise click.ClickException(str(err)) from err
+    if outcome.stdout:
+        click.echo(outcome.stdout, nl=False)
+    click.echo(extract_report.to_text(outcome.extraction.review), err=True)
+    for path in outcome.written:
+        click.echo(f"wrote {path}", err=True)
 
 
 def main() -> None:
