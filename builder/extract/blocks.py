@@ -20,8 +20,11 @@ WIDER_THAN_COLUMN = 2.5  # a line this much wider than the body's column is not 
 NARROW_SHARE = 0.6  # a line narrower than this share of the column is a narrow side column
 SHORT_AT_BLANK = 0.5  # a sentence end this short of the column, then a blank line: paragraph end
 INDENT_AT_BLANK = 1.0  # a line this much short of the column after a blank: paragraph start
+INDENT = 2.0  # a paragraph's first line is indented by two characters
+MAX_INDENT = 3.5  # a line shorter than the column by more than this is a paragraph's end, not start
 SHORT_NO_BLANK = 1.5  # the same without a blank line between: stronger evidence needed
 INDENT_NO_BLANK = 1.5
+BOTH_NO_BLANK = 2.0  # or shortness and indent together
 SIDE_COLUMN_LINES = 3  # narrow lines in a row that make a side column
 SKIPPED = (HEADER, JUMP)
 
@@ -71,11 +74,6 @@ class Element:
     @property
     def raw(self) -> str:
         return " ".join(line.stripped for line in self.lines)
-
-    @property
-    def size(self) -> int:
-        """Characters, not counting spaces."""
-        return len("".join(self.raw.split()))
 
 
 @dataclass
@@ -148,22 +146,30 @@ def side_columns(body: Body) -> list[tuple[int, int]]:
 # --- paragraphs ----------------------------------------------------------------------------
 
 
-def break_evidence(line: Line, following: Line, column: float, blank_between: bool) -> tuple[bool, bool]:
+def break_evidence(
+    line: Line, following: Line, column: float, blank_between: bool, first: bool
+) -> tuple[bool, bool]:
     """(paragraph ends after `line`, the decision was close) for two consecutive body lines.
 
-    A paragraph can only end on a sentence end. With a blank line between (a column break or a
-    paragraph end) a little shortness is enough; without one the evidence must be clear.
+    A paragraph can only end on a sentence end. The evidence is how far `line` stops short of
+    the column (less its indent if it starts a paragraph itself) and how far `following` is
+    indented; a much shorter line, or one that ends a sentence itself with no blank line before
+    it, may be the end of the same paragraph, so its shortness says nothing. With a
+    blank line between (a column break or a paragraph end) a little evidence is enough; without
+    one it must be clear.
     """
     if not text.ends_sentence(line.stripped):
         return False, False
-    short = column - line.width
+    short = column - (INDENT if first else 0.0) - line.width
     indent = column - following.width
-    need_short, need_indent = (
-        (SHORT_AT_BLANK, INDENT_AT_BLANK) if blank_between else (SHORT_NO_BLANK, INDENT_NO_BLANK)
-    )
-    ends = short >= need_short or indent >= need_indent
-    margin = max(short - need_short, indent - need_indent)
-    return ends, abs(margin) < 0.5
+    if indent > MAX_INDENT or (not blank_between and text.ends_paragraph(following.stripped)):
+        indent = 0.0  # a short line that ends a sentence may be the end of this same paragraph
+    if blank_between:
+        margins = [short - SHORT_AT_BLANK, indent - INDENT_AT_BLANK]
+    else:
+        margins = [short - SHORT_NO_BLANK, indent - INDENT_NO_BLANK, short + indent - BOTH_NO_BLANK]
+    margin = max(margins)
+    return margin >= 0, abs(margin) < 0.5
 
 
 def split_paragraphs(body: Body, all_lines: list[Line]) -> None:
@@ -175,7 +181,8 @@ def split_paragraphs(body: Body, all_lines: list[Line]) -> None:
         line, following = lines[i], lines[i + 1]
         column = local_column(lines, i, body.column)
         blank = any(all_lines[n - 1].kind == BLANK for n in range(line.number + 1, following.number))
-        ends, close = break_evidence(line, following, column, blank)
+        first = len(paragraphs[-1]) == 1
+        ends, close = break_evidence(line, following, column, blank, first)
         if close:
             body.doubtful_breaks.append(line.number)
         if ends:
@@ -197,8 +204,11 @@ def running_column(lines: list[Line]) -> float:
 
 def continues_body(line: Line, body: list[Line]) -> bool:
     """Whether a line can be the next line of a body that has `body` so far."""
-    if line.kind in (DATELINE, DOUBLED):
+    if line.kind == DATELINE:
         return False
+    if line.kind == DOUBLED:
+        # A bold title follows a finished body; in mid-sentence `XYXY` is just text.
+        return not text.ends_sentence(body[-1].stripped) and line.width <= running_column(body) + 1
     if line.kind == BYLINE:
         # An unmarked byline-like line in mid-sentence (`文 化 旅 游` in a narrow column) is text.
         return not line.has_marker and not text.ends_sentence(body[-1].stripped)
@@ -309,11 +319,9 @@ def joins_element(element: Element, line: Line) -> bool:
 def pieces(lines: list[Line]) -> Iterator[Piece]:
     """The page as bodies, byline groups, title elements and skipped lines, in page order."""
     i = 0
-    blank_before = True
     while i < len(lines):
         line = lines[i]
         if line.kind == BLANK:
-            blank_before = True
             i += 1
             continue
         if line.kind == DATELINE:
@@ -330,6 +338,6 @@ def pieces(lines: list[Line]) -> Iterator[Piece]:
             j = i
             while j < len(lines) and lines[j].kind in (TEXT, DOUBLED):
                 j += 1
+            blank_before = i == 0 or lines[i - 1].kind == BLANK
             yield from title_elements(lines[i:j], blank_before)
             i = j
-        blank_before = False

@@ -31,9 +31,11 @@ SHAPES: tuple[tuple[str, ...], ...] = (
 )
 CAPTION_MAX = 10  # characters: longer text between articles is more likely a title
 LONG_TITLE = 40
+FIRST_CAPTION = 0.2
+EARLY_CAPTION = 0.05
 CLOSE_CALL = 1.0  # best split within this score of the next one: say so in the report
 
-_KICKER_VERB_RE = re.compile(r"(强调|指出|表示|要求|提出|寄语|致辞|讲话|希望|部署)$")
+_KICKER_VERB_RE = re.compile(r"(强调|指出|表示|要求|提出|寄语|致辞|讲话)$")
 _PHRASES_RE = re.compile(f"^{text.CJK_CHAR}{{2,}}([ \u3000]+{text.CJK_CHAR}{{2,}})+$")
 
 
@@ -67,7 +69,15 @@ def joined(element: Element) -> str:
     return text.join_wrapped([line.stripped for line in element.lines])
 
 
+def size(element: Element) -> int:
+    """Characters of the title as it will be kept, spaces not counted."""
+    return len("".join(joined(element).split()))
+
+
 def has_kicker_cue(element: Element) -> bool:
+    """`…会议上强调`, or one line of short phrases `强交流 听意见 促发展` (not a bold couplet)."""
+    if element.doubled:
+        return False
     value = joined(element)
     return bool(_KICKER_VERB_RE.search(value) or _PHRASES_RE.match(value))
 
@@ -81,16 +91,17 @@ def role_score(role: str, element: Element) -> float:
     kicker_cue = has_kicker_cue(element)
     if role == HEADLINE:
         score = 1.0 + (3.0 if element.doubled else 0.0) - (1.5 if kicker_cue else 0.0)
-        score -= 2.0 if element.size > LONG_TITLE else 0.0
+        score -= 2.0 if size(element) > LONG_TITLE else 0.0
         return score - (1.0 if text.ends_paragraph(element.raw) else 0.0)
     if element.doubled:
         return -4.0
     if role == KICKER:
-        return -0.3 + (2.0 if kicker_cue else 0.0)
+        return -0.6 + (2.0 if kicker_cue else 0.0)
     if role == SUBHEADLINE:
         return -0.3 + (2.0 if has_subheadline_cue(element) else 0.0)
-    short = element.size <= CAPTION_MAX and not text.ends_sentence(element.raw)
-    return (0.0 if short else -1.5) - (1.0 if kicker_cue else 0.0)
+    # A caption or logo: the shorter, the likelier.
+    short = size(element) <= CAPTION_MAX and not text.ends_sentence(element.raw)
+    return (-0.05 * size(element) if short else -1.5) - (1.0 if kicker_cue else 0.0)
 
 
 def set_score(shape: Sequence[str], elements: Sequence[Element]) -> float:
@@ -98,8 +109,8 @@ def set_score(shape: Sequence[str], elements: Sequence[Element]) -> float:
     score = sum(role_score(role, el) for role, el in zip(shape, elements, strict=True))
     if SUBHEADLINE in shape:
         head, sub = elements[shape.index(HEADLINE)], elements[shape.index(SUBHEADLINE)]
-        score += 1.0 if sub.size > head.size else -1.0
-        score += -1.0 if sub.blank_before else 0.5
+        score += 1.0 if size(sub) > size(head) else -1.0
+        score += -1.5 if sub.blank_before else 0.5
     return score
 
 
@@ -117,9 +128,11 @@ def read_gap(elements: Sequence[Element], wanted: int) -> Reading:
     runner_up = float("-inf")
     for i in range(n - 1, -1, -1):
         for k in range(wanted + 1):
-            options = [
-                (role_score(CAPTION, elements[i]) + best[i + 1][k][0], ((CAPTION,), *best[i + 1][k][1]))
-            ]
+            # Right after a body stands its title more often than a caption, and between two
+            # equally likely readings the caption is the later element.
+            caption = role_score(CAPTION, elements[i]) - (FIRST_CAPTION if i == 0 else 0.0)
+            caption -= EARLY_CAPTION * (n - 1 - i)
+            options = [(caption + best[i + 1][k][0], ((CAPTION,), *best[i + 1][k][1]))]
             if k:
                 for shape in SHAPES:
                     end = i + len(shape)
