@@ -8,6 +8,7 @@ Real bylines come in many shapes: `■记 者 华婷婷` (the role spaced for ju
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from builder.text import SPACES, is_cjk
@@ -183,3 +184,8 @@ def canonical(byline: str) -> str:
     """The byline as the schema stores it: no marker, roles and names single-spaced."""
     parsed = parse(byline)
     return parsed.text if parsed else strip_marker(byline)
+
+
+def canonical_lines(lines: Sequence[str]) -> str:
+    """A byline printed over several lines (`■记者 李雨婷` / `摄影 王 强`) as one canonical byline."""
+    return canonical(" ".join(strip_marker(line) for line in lines))

@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from builder import bylines, schema, text
+from builder import bylines, rules, schema, text
 from builder.extract.blocks import Body, BylineGroup, Element, Piece, Skipped, side_columns
 from builder.extract.lines import BLANK, JUMP, Line
 from builder.extract.metadata import PageMeta
 from builder.extract.titles import KICKER, SUBHEADLINE, Reading, TitleSet, joined, read_gap
 
-SHORT_BODY = 40
+SHORT_BODY = rules.SHORT_BODY
+LONG_HEADLINE = rules.LONG_HEADLINE
 
 
 @dataclass(frozen=True)
@@ -205,6 +206,9 @@ def title_notes(article: Article, articles: list[Article]) -> list[Note]:
     lines = [line.number for _role, el in article.title.elements() for line in el.lines]
     where = f"lines {lines[0]}–{lines[-1]}" if len(lines) > 1 else f"line {lines[0]}"
     notes = []
+    headline = title_text(article.title.headline)
+    if len(headline) > LONG_HEADLINE:
+        notes.append(Note(0.2, f"the headline has {len(headline)} characters: check it is not body text"))
     if article.title_after == article.number:
         notes.append(Note(0.0, f"title ({where}) follows the body"))
     else:

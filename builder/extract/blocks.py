@@ -60,7 +60,7 @@ class BylineGroup:
 
     @property
     def text(self) -> str:
-        return bylines.canonical(" ".join(bylines.strip_marker(line.text) for line in self.lines))
+        return bylines.canonical_lines([line.text for line in self.lines])
 
 
 @dataclass

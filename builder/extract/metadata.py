@@ -27,7 +27,7 @@ class PageMeta:
     slug: str
     date: str
     page: int
-    section: str | None
+    section: str
 
     @property
     def label(self) -> str:
@@ -102,6 +102,8 @@ def resolve(
     if not date:
         raise MetadataError(where + "no date: give --date YYYY-MM-DD or a sidecar .json with 'date'")
     check_date(str(date), where)
+    if not section:
+        raise MetadataError(where + "no section: give --section, e.g. 要闻, or a sidecar 'section'")
     if not isinstance(page, int) or isinstance(page, bool) or page < 1:
         raise MetadataError(
             where + "no page number: give --page N, a sidecar 'page', or name the file pNN.txt"
@@ -111,7 +113,7 @@ def resolve(
             where + "no id prefix: give --slug (lower-case letters and digits, e.g. pinghu), "
             "a sidecar 'slug', or keep the page under raw/<slug>/YYYY/MM/DD/"
         )
-    return PageMeta(str(source), str(slug), str(date), page, str(section) if section else None)
+    return PageMeta(str(source), str(slug), str(date), page, str(section))
 
 
 def check_date(value: str, where: str) -> None:

@@ -19,17 +19,18 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from builder import text
+from builder import bylines, text
 
 # Two-character words of news prose, none of them a byline role, dateline or page furniture.
-WORDS = (
+_WORD_LIST = (
     "发展 建设 城市 经济 社会 治理 群众 服务 企业 工作 推进 会议 政策 项目 改革 创新 乡村 振兴 "
     "环境 文明 基层 干部 党员 组织 活动 居民 社区 街道 平湖 嘉兴 浙江 全省 全市 产业 园区 农业 "
     "交通 教育 医疗 卫生 文化 旅游 体育 科技 人才 资源 安全 生产 消费 市场 质量 标准 体系 机制 "
     "能力 水平 目标 任务 重点 难点 举措 成效 经验 做法 落实 部署 开展 加强 提升 优化 完善 推动 "
     "实施 参与 支持 保障 监督 协调 合作 交流 调研 座谈 表彰 宣传 报道 窗口 平台 数字 智慧 绿色 "
     "生态 垃圾 分类 车辆 道路 河道 公园 学校 医院 老人 儿童 家庭 志愿 队伍 力量 品牌 特色 精神"
-).split()
+)
+WORDS = tuple(_WORD_LIST.split())
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程魏苏吕丁沈"
 GIVEN = "佳英雨婷丹荔思家睿敏春军真烈海龙旭东水良云道平峰国珍晓静洪成娟芬怡玲建萍伟明华丽强勇杰磊静"
 CLAUSE_END = "，，，、；"
@@ -54,11 +55,7 @@ class SimArticle:
 
     @property
     def byline(self) -> str | None:
-        from builder import bylines
-
-        if not self.byline_lines:
-            return None
-        return bylines.canonical(" ".join(bylines.strip_marker(b) for b in self.byline_lines))
+        return bylines.canonical_lines(self.byline_lines) if self.byline_lines else None
 
     @property
     def body(self) -> str:
@@ -261,7 +258,7 @@ def layout_page(articles: list[SimArticle], column: int, rng: random.Random) -> 
         if rng.random() < 0.15:
             stray = byline_lines(rng)
             page += [*stray, ""]
-            strays.append(bylines_text(stray))
+            strays.append(bylines.canonical_lines(stray))
         page += [*titles, ""]
         if deferred:
             page += [*deferred, ""]
@@ -271,12 +268,6 @@ def layout_page(articles: list[SimArticle], column: int, rng: random.Random) -> 
             page += [caption, ""]
             captions.append(caption)
     return SimPage("\n".join(page) + "\n", articles, strays, captions, column)
-
-
-def bylines_text(lines: tuple[str, ...]) -> str:
-    from builder import bylines
-
-    return bylines.canonical(" ".join(bylines.strip_marker(b) for b in lines))
 
 
 def simulate(seed: int, articles: int = 3, column: int | None = None) -> SimPage:
