@@ -132,7 +132,14 @@ def list_rules() -> None:
 )
 @click.option("--section", help="Page or section name, e.g. 要闻.  [default: the sidecar's]")
 @click.option("--slug", help="Id prefix, e.g. pinghu.  [default: the sidecar's, or raw/<slug>/YYYY/MM/DD/]")
-@click.option("--format", "fmt", type=click.Choice(["md", "jsonl"]), default="md", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "jsonl"]),
+    default="md",
+    show_default=True,
+    help="md: one file per article, as in articles/; jsonl: one record a line.",
+)
 @click.option(
     "-o",
     "--output",
