@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from builder import bylines, rules, sources, text
-from builder.extract import extract_text
+from builder.extract import extract_text, simulate
 from builder.extract.lines import (
     BYLINE,
     DATELINE,
@@ -166,3 +166,19 @@ def test_sidecar_metadata(repo: Path) -> None:
     assert meta.article_id(3) == "pinghu-20201109-p01-03"
     with pytest.raises(MetadataError, match="YYYY-MM-DD"):
         resolve(repo / "raw/pinghu/2020/11/09/p01.txt", date="9 Nov 2020")
+
+
+def test_body_without_a_dateline_after_a_byline(repo: Path) -> None:
+    (reference,) = sources.read_path(repo / "articles/2020/11/09/pinghu-20201109-p01-03.md").sources
+    paragraphs = [p.text for p in reference.paragraphs[1:3]]
+    lines = ["■记者 居丹荔", ""]
+    for para in paragraphs:
+        lines += [*simulate.wrap(para, 15, 13), ""]
+    extraction = extract_text(page(*lines, "市委与市各民主党派组织专题民主协商会召开"), META)
+    (record,) = extraction.records
+    assert record["body"].split("\n") == paragraphs
+    assert record["byline"] == "记者 居丹荔"
+    assert record["headline"] == "市委与市各民主党派组织专题民主协商会召开"
+    (article,) = extraction.review["articles"]
+    assert article["reasons"][0] == "no dateline: the body is taken to start on line 3; check it"
+    assert article["confidence"] == 0.7

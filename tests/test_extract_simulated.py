@@ -24,8 +24,8 @@ def assert_every_line_accounted(page_text: str) -> None:
     assert report.unaccounted(extraction.lines, extraction.accounting()) == []
 
 
-@given(seed=seeds, articles=st.integers(min_value=1, max_value=5), column=columns)
-@settings(max_examples=150)
+@given(seed=seeds, articles=st.integers(min_value=1, max_value=6), column=columns)
+@settings(max_examples=300)
 def test_simulated_pages_give_back_their_articles(seed: int, articles: int, column: int) -> None:
     page = simulate.simulate(seed, articles=articles, column=column)
     extraction = extract_text(page.text, META)

@@ -182,7 +182,10 @@ def review_notes(article: Article, articles: list[Article], unattributed: list[B
 
 
 def body_notes(body: Body) -> list[Note]:
-    notes = [Note(0.0, f"body starts with the dateline {bylines.dateline(body.lines[0].stripped)}")]
+    if body.dated:
+        notes = [Note(0.0, f"body starts with the dateline {bylines.dateline(body.lines[0].stripped)}")]
+    else:
+        notes = [Note(0.3, f"no dateline: the body is taken to start on line {body.start}; check it")]
     if not text.ends_paragraph(body.lines[-1].stripped):
         notes.append(Note(0.2, "the body does not end a sentence: its end may be missing or on another page"))
     for number in body.doubtful_breaks[:3]:

@@ -26,6 +26,9 @@ SHORT_NO_BLANK = 1.5  # the same without a blank line between: stronger evidence
 INDENT_NO_BLANK = 1.5
 BOTH_NO_BLANK = 2.0  # or shortness and indent together
 SIDE_COLUMN_LINES = 3  # narrow lines in a row that make a side column
+UNDATED_MIN_LINES = 4  # lines of a body without a dateline, at the least
+UNDATED_SPREAD = 1.5  # how much narrower than the column its full lines may be
+NARROWEST_COLUMN = 6.0
 SKIPPED = (HEADER, JUMP)
 
 
@@ -252,6 +255,27 @@ def last_paragraph_end(lines: list[Line]) -> int | None:
     return None
 
 
+def undated_body(lines: list[Line], start: int) -> tuple[Body, int] | None:
+    """The body without a dateline that starts at a plain text line, if one does.
+
+    Read from the line as if it were a dateline, the text must come out as a body set in a
+    column: four lines or more, the first no narrower than an indent, every line inside a
+    paragraph full, the last finishing a paragraph. Titles and captions do not.
+    """
+    body, resume = take_body(lines, start)
+    column = body.column
+    inner = [line for para in body.paragraphs for line in para[1:-1]]
+    if (
+        len(body.lines) >= UNDATED_MIN_LINES
+        and column >= NARROWEST_COLUMN
+        and column - INDENT - 1.5 <= body.lines[0].width <= column + 0.5
+        and all(line.width >= column - UNDATED_SPREAD for line in inner)
+        and text.ends_paragraph(body.lines[-1].stripped)
+    ):
+        return body, resume
+    return None
+
+
 # --- bylines and title elements ------------------------------------------------------------
 
 
@@ -324,8 +348,9 @@ def pieces(lines: list[Line]) -> Iterator[Piece]:
         if line.kind == BLANK:
             i += 1
             continue
-        if line.kind == DATELINE:
-            body, i = take_body(lines, i)
+        undated = undated_body(lines, i) if line.kind == TEXT else None
+        if line.kind == DATELINE or undated:
+            body, i = undated or take_body(lines, i)
             yield body
             yield from (Skipped(s, "jump marker" if s.kind == JUMP else "page header") for s in body.skipped)
         elif line.kind == BYLINE:

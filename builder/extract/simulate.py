@@ -123,7 +123,13 @@ def title_words(rng: random.Random, low: int, high: int) -> str:
 
 
 def random_article(rng: random.Random, column: int) -> SimArticle:
-    paragraphs = [paragraph(rng, column, dateline=i == 0) for i in range(rng.randint(1, 4))]
+    """An article. One in five with a byline has no dateline, and then two paragraphs at least:
+    without a byline or a dateline before it nothing would say where its body starts, and a
+    short one would read as a caption."""
+    credits = byline_lines(rng) if rng.random() < 0.7 else ()
+    dated = not credits or rng.random() < 0.8
+    count = rng.randint(1, 4) if dated else rng.randint(2, 4)
+    paragraphs = [paragraph(rng, column, dateline=dated and i == 0) for i in range(count)]
     bold = rng.random() < 0.4
     if bold:
         parts = [title_words(rng, 2, 5) for _ in range(rng.randint(1, 2))]
@@ -139,7 +145,6 @@ def random_article(rng: random.Random, column: int) -> SimArticle:
     subheadline = None
     if rng.random() < 0.3:
         subheadline = title_words(rng, 1, 3) + headline.replace(" ", "") + title_words(rng, 1, 2) + "举行"
-    credits = byline_lines(rng) if rng.random() < 0.7 else ()
     return SimArticle(tuple(paragraphs), headline, kicker, subheadline, credits, bold)
 
 
