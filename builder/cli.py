@@ -13,7 +13,7 @@ import click
 
 from builder import __version__, report
 from builder.catalog import RULES
-from builder.extract import ExistsError, ExtractError, MetadataError, extract_page
+from builder.extract import ExistsError, ExtractError, MetadataError, MetaOptions, extract_page
 from builder.extract import report as extract_report
 from builder.fix import fix_paths
 from builder.validate import validate_paths
@@ -164,9 +164,9 @@ def extract_command(
 
     Page metadata comes from the options or from the sidecar PAGE.json next to the page.
     Drafts get ids in reading order; an existing file is never overwritten (exit 1, nothing
-    written). The review report (stderr, and JSON with --report) gives each article's
-    confidence and why, the bylines it could not attribute, and every line that went into
-    no article.
+    written), and a page with no article exits 1. The review report (stderr, and JSON with
+    --report) gives each article's confidence and why, the bylines it could not attribute,
+    and every line that went into no article.
 
     \b
     Example:
@@ -177,17 +177,8 @@ def extract_command(
     if fmt == "md" and out == "-":
         raise click.UsageError("--format md writes one file per article; use --format jsonl -o - for stdout")
     try:
-        outcome = extract_page(
-            page,
-            source=source,
-            date=date,
-            page=page_number,
-            section=section,
-            slug=slug,
-            fmt=fmt,
-            out=out,
-            report_path=report_path,
-        )
+        given = MetaOptions(source=source, date=date, page=page_number, section=section, slug=slug)
+        outcome = extract_page(page, given, fmt=fmt, out=out, report_path=report_path)
     except MetadataError as err:
         raise click.UsageError(str(err)) from err
     except (ExtractError, ExistsError) as err:
@@ -197,6 +188,9 @@ def extract_command(
     click.echo(extract_report.to_text(outcome.extraction.review), err=True)
     for path in outcome.written:
         click.echo(f"wrote {path}", err=True)
+    if not outcome.extraction.records:
+        click.echo(f"{page}: no article found (no dateline, no column of text)", err=True)
+        sys.exit(1)
 
 
 def main() -> None:

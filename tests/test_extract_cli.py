@@ -278,3 +278,15 @@ def test_help_ends_with_an_example() -> None:
     assert "Example:" in result.output
     description = result.output.split("Options:")[0].rstrip().splitlines()
     assert "Example:" in description[-4] and description[-1].strip().startswith("--page 1")
+
+
+def test_page_without_articles_exits_1_and_lists_its_lines(tmp_path: Path) -> None:
+    page = tmp_path / "p03.txt"
+    page.write_text("第C03版:今日平湖报\n\n今平湖客户端\n", encoding="utf-8")
+    result = run(
+        str(page), "--source", "今日平湖", "--slug", "pinghu", "--date", "2020-11-09", "--section", "要闻"
+    )
+    assert result.exit_code == 1
+    assert "no article found" in result.stderr
+    assert f"{page}:1  page header: 第C03版:今日平湖报" in result.stderr
+    assert f"{page}:3  text before the first article: 今平湖客户端" in result.stderr

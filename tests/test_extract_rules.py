@@ -19,7 +19,7 @@ from builder.extract.lines import (
     kind_of,
     print_width,
 )
-from builder.extract.metadata import MetadataError, PageMeta, resolve
+from builder.extract.metadata import MetadataError, MetaOptions, PageMeta, resolve
 from builder.validate import validate_paths
 
 META = PageMeta("今日平湖", "pinghu", "2020-11-09", 1, "要闻")
@@ -165,7 +165,7 @@ def test_sidecar_metadata(repo: Path) -> None:
     assert meta == PageMeta("今日平湖", "pinghu", "2020-11-09", 1, "要闻")
     assert meta.article_id(3) == "pinghu-20201109-p01-03"
     with pytest.raises(MetadataError, match="YYYY-MM-DD"):
-        resolve(repo / "raw/pinghu/2020/11/09/p01.txt", date="9 Nov 2020")
+        resolve(repo / "raw/pinghu/2020/11/09/p01.txt", MetaOptions(date="9 Nov 2020"))
 
 
 def test_body_without_a_dateline_after_a_byline(repo: Path) -> None:

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from builder import text
-from builder.extract import extract_page, extract_text, report, simulate
+from builder.extract import MetaOptions, extract_page, extract_text, report, simulate
 from builder.extract.metadata import PageMeta
 from builder.validate import validate_paths
 
@@ -48,9 +48,8 @@ def test_drafts_of_simulated_pages_pass_validate(seed: int, column: int) -> None
     with tempfile.TemporaryDirectory() as folder:
         raw = Path(folder) / "p01.txt"
         raw.write_text(page.text, encoding="utf-8")
-        outcome = extract_page(
-            raw, source="今日平湖", slug="pinghu", date="2020-11-09", section="要闻", out=Path(folder) / "out"
-        )
+        given = MetaOptions(source="今日平湖", slug="pinghu", date="2020-11-09", section="要闻")
+        outcome = extract_page(raw, given, out=Path(folder) / "out")
         assert len(outcome.written) == 3
         result = validate_paths([Path(folder) / "out"])
         assert result.errors == 0, [d.message for d in result.diagnostics]

@@ -14,13 +14,14 @@ from typing import Any
 
 from builder import sources
 from builder.extract import assembly, blocks, lines, output, report
-from builder.extract.metadata import MetadataError, PageMeta, resolve
+from builder.extract.metadata import MetadataError, MetaOptions, PageMeta, resolve
 from builder.extract.output import ExistsError
 
 __all__ = [
     "ExistsError",
     "ExtractError",
     "Extraction",
+    "MetaOptions",
     "MetadataError",
     "Outcome",
     "PageMeta",
@@ -88,12 +89,8 @@ class Outcome:
 
 def extract_page(
     page_path: str | Path,
+    given: MetaOptions | None = None,
     *,
-    source: str | None = None,
-    date: str | None = None,
-    page: int | None = None,
-    section: str | None = None,
-    slug: str | None = None,
     fmt: str = "md",
     out: str | Path | None = None,
     report_path: str | Path | None = None,
@@ -103,7 +100,7 @@ def extract_page(
     `out` is a folder (default `articles`), or `-` for stdout (the default for jsonl). Raises
     MetadataError, ExtractError or ExistsError; with ExistsError nothing was written.
     """
-    meta = resolve(page_path, source=source, date=date, page=page, section=section, slug=slug)
+    meta = resolve(page_path, given)
     extraction = extract_text(read_page(page_path), meta, str(page_path))
     target = str(out) if out is not None else ("-" if fmt == "jsonl" else "articles")
     files: dict[Path, str] = {}

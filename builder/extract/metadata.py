@@ -79,21 +79,26 @@ def page_from_name(page_path: str | Path) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def resolve(
-    page_path: str | Path,
-    source: str | None = None,
-    date: str | None = None,
-    page: int | None = None,
-    section: str | None = None,
-    slug: str | None = None,
-) -> PageMeta:
+@dataclass(frozen=True)
+class MetaOptions:
+    """Page metadata given on the command line; None where the sidecar or layout must say."""
+
+    source: str | None = None
+    date: str | None = None
+    page: int | None = None
+    section: str | None = None
+    slug: str | None = None
+
+
+def resolve(page_path: str | Path, given: MetaOptions | None = None) -> PageMeta:
     """Combine command-line values with the sidecar and the file's place in `raw/`."""
+    given = given or MetaOptions()
     side = read_sidecar(page_path)
-    source = source or side.get("source")
-    date = date or side.get("date")
-    page = page if page is not None else side.get("page", page_from_name(page_path))
-    section = section or side.get("section")
-    slug = slug or side.get("slug") or slug_from_layout(page_path)
+    source = given.source or side.get("source")
+    date = given.date or side.get("date")
+    page = given.page if given.page is not None else side.get("page", page_from_name(page_path))
+    section = given.section or side.get("section")
+    slug = given.slug or side.get("slug") or slug_from_layout(page_path)
     if slug is None and source and SLUG_RE.match(source):
         slug = source
     where = f"{page_path}: "
