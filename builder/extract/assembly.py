@@ -18,6 +18,7 @@ from builder.extract.titles import KICKER, SUBHEADLINE, Reading, TitleSet, joine
 
 SHORT_BODY = rules.SHORT_BODY
 LONG_HEADLINE = rules.LONG_HEADLINE
+UNPLACED = "not placed by the extractor (please report this page)"
 
 
 @dataclass(frozen=True)
@@ -163,10 +164,21 @@ def assemble(pieces: list[Piece], lines: list[Line]) -> Layout:
     unattributed = attribute_bylines(pieces, articles, lines)
     unassigned = [p for p in pieces if isinstance(p, Skipped)]
     unassigned.extend(assign_titles(pieces, articles))
+    unassigned.extend(unplaced(pieces, lines))
     unassigned.sort(key=lambda s: s.line.number)
     for article in articles:
         article.notes = review_notes(article, articles, unattributed)
     return Layout(articles, unattributed, unassigned)
+
+
+def unplaced(pieces: list[Piece], lines: list[Line]) -> list[Skipped]:
+    """Lines no piece took: none, unless the extractor has a bug; listed rather than lost."""
+    placed = {line.number for piece in pieces for line in piece_lines(piece)}
+    return [Skipped(line, UNPLACED) for line in lines if line.kind != BLANK and line.number not in placed]
+
+
+def piece_lines(piece: Piece) -> list[Line]:
+    return [piece.line] if isinstance(piece, Skipped) else piece.lines
 
 
 # --- what the reviewer should know ---------------------------------------------------------
