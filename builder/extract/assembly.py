@@ -14,7 +14,7 @@ from builder import bylines, rules, schema, text
 from builder.extract.blocks import Body, BylineGroup, Element, Piece, Skipped, side_columns
 from builder.extract.lines import BLANK, JUMP, Line
 from builder.extract.metadata import PageMeta
-from builder.extract.titles import KICKER, SUBHEADLINE, Reading, TitleSet, joined, read_gap
+from builder.extract.titles import Reading, TitleSet, joined, read_gap
 
 SHORT_BODY = rules.SHORT_BODY
 LONG_HEADLINE = rules.LONG_HEADLINE
@@ -31,6 +31,8 @@ class Note:
 
 @dataclass
 class Article:
+    """One article being put together: its body, and the title and byline found for it."""
+
     number: int
     body: Body
     title: TitleSet | None = None
@@ -232,8 +234,13 @@ def title_notes(article: Article, articles: list[Article]) -> list[Note]:
             Note(0.15, f"title ({where}) is printed after article {other.number:02d}: check it belongs here")
         )
     if article.title_close_call:
-        roles = "/".join(r for r, _ in article.title.elements() if r in (KICKER, SUBHEADLINE)) or "headline"
-        notes.append(Note(0.1, f"the title lines could be read another way ({roles}): check them"))
+        notes.append(
+            Note(
+                0.1,
+                "the lines around the title read almost as well another way (kicker, headline, "
+                "subheadline or caption): check them",
+            )
+        )
     return notes
 
 
