@@ -8,6 +8,7 @@ Real bylines come in many shapes: `■记 者 华婷婷` (the role spaced for ju
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -65,6 +66,15 @@ class Byline:
     text: str
     authors: tuple[Author, ...]
     empty_roles: tuple[str, ...]
+
+
+def dateline(line: str) -> str | None:
+    """The dateline a body starts with (`本报讯`, `新华社北京11月8日电`), or None.
+
+    Extract uses it as the strongest sign that an article's body starts on this line.
+    """
+    m = _DATELINE_RE.match(line.strip(SPACES + "\t"))
+    return m.group(1) if m else None
 
 
 def strip_marker(line: str) -> str:
@@ -182,3 +192,8 @@ def canonical(byline: str) -> str:
     """The byline as the schema stores it: no marker, roles and names single-spaced."""
     parsed = parse(byline)
     return parsed.text if parsed else strip_marker(byline)
+
+
+def canonical_lines(lines: Sequence[str]) -> str:
+    """A byline printed over several lines (`■记者 李雨婷` / `摄影 王 强`) as one canonical byline."""
+    return canonical(" ".join(strip_marker(line) for line in lines))

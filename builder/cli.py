@@ -17,6 +17,8 @@ from builder import __version__, report
 from builder.catalog import rules_table
 from builder.config import Config, ConfigError, load_config
 from builder.diff import describe
+from builder.extract import ExistsError, ExtractError, MetadataError, MetaOptions, extract_page
+from builder.extract import report as extract_report
 from builder.fix import fix_paths
 from builder.release import BUMPS, ReleaseError, build_release, diff_releases, find_release, releases
 from builder.validate import Report, validate_paths
@@ -294,6 +296,79 @@ def diff_command(old: str, new: str, fmt: str) -> None:
     for line in describe(changes, Path(old).name, limit=None):
         click.echo(f"- {line}")
     click.echo(f"Change: {changes.level} ({changes.reason()})")
+
+
+@cli.command("extract")
+@click.argument("page", type=click.Path(dir_okay=False))
+@click.option("--source", help="Publication name as printed, e.g. 今日平湖.  [default: the sidecar's]")
+@click.option("--date", help="Issue date, YYYY-MM-DD.  [default: the sidecar's]")
+@click.option(
+    "--page",
+    "page_number",
+    type=click.IntRange(min=1),
+    help="Page number.  [default: the sidecar's, or pNN.txt]",
+)
+@click.option("--section", help="Page or section name, e.g. 要闻.  [default: the sidecar's]")
+@click.option("--slug", help="Id prefix, e.g. pinghu.  [default: the sidecar's, or raw/<slug>/YYYY/MM/DD/]")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "jsonl"]),
+    default="md",
+    show_default=True,
+    help="md: one file per article, as in articles/; jsonl: one record a line.",
+)
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    help="Folder for the drafts, or - for stdout (jsonl only).  [default: articles for md, - for jsonl]",
+)
+@click.option(
+    "--report", "report_path", type=click.Path(dir_okay=False), help="Also write the review report as JSON."
+)
+def extract_command(
+    page: str,
+    source: str | None,
+    date: str | None,
+    page_number: int | None,
+    section: str | None,
+    slug: str | None,
+    fmt: str,
+    out: str | None,
+    report_path: str | None,
+) -> None:
+    """Turn the raw text of one newspaper page into draft articles and a review report.
+
+    Page metadata comes from the options or from the sidecar PAGE.json next to the page.
+    Drafts get ids in reading order; an existing file is never overwritten (exit 1, nothing
+    written), and a page with no article exits 1. The review report (stderr, and JSON with
+    --report) gives each article's confidence and why, the bylines it could not attribute,
+    and every line that went into no article.
+
+    \b
+    Example:
+        newsset extract raw/pinghu/2020/11/09/p01.txt -o drafts --report review.json
+        newsset extract page.txt --source 今日平湖 --slug pinghu --date 2020-11-09 \\
+            --page 1 --section 要闻 --format jsonl -o -
+    """
+    if fmt == "md" and out == "-":
+        raise click.UsageError("--format md writes one file per article; use --format jsonl -o - for stdout")
+    try:
+        given = MetaOptions(source=source, date=date, page=page_number, section=section, slug=slug)
+        outcome = extract_page(page, given, fmt=fmt, out=out, report_path=report_path)
+    except MetadataError as err:
+        raise click.UsageError(str(err)) from err
+    except (ExtractError, ExistsError) as err:
+        raise click.ClickException(str(err)) from err
+    if outcome.stdout:
+        click.echo(outcome.stdout, nl=False)
+    click.echo(extract_report.to_text(outcome.extraction.review), err=True)
+    for path in outcome.written:
+        click.echo(f"wrote {path}", err=True)
+    if not outcome.extraction.records:
+        click.echo(f"{page}: no article found (no dateline, no column of text)", err=True)
+        sys.exit(1)
 
 
 def main() -> None:

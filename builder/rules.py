@@ -101,7 +101,7 @@ def may_be_hard_wrapped(src: Source) -> bool:
     lines = body.split("\n")
     if src.format == "md":
         return len(lines) > len(src.paragraphs)
-    return sum(1 for line in lines[:-1] if not text.ends_sentence(line)) >= 2
+    return sum(1 for line in lines[:-1] if not text.ends_paragraph(line)) >= 2
 
 
 @rule("C101", screen=may_be_hard_wrapped)
@@ -136,7 +136,7 @@ def wrapped_runs(lines: list[str], min_lines: int = 3) -> Iterator[tuple[int, in
     start = 0
     while start < len(lines):
         end = start
-        while end < len(lines) and not text.ends_sentence(lines[end]) and lines[end].strip():
+        while end < len(lines) and not text.ends_paragraph(lines[end]) and lines[end].strip():
             end += 1
         run = lines[start : min(end + 1, len(lines))]
         if len(run) >= min_lines and text.is_wrapped_run(run):

@@ -30,10 +30,12 @@ _CJK_RE = re.compile(CJK_CHAR)
 CJK_PUNCT = "，。、；：？！“”‘’（）《》〈〉【】「」『』…—～·"
 _CJK_OR_PUNCT_RE = re.compile(f"[{_CJK_RANGES}{CJK_PUNCT}]")
 
-# Marks a paragraph may end with (before any closing quotes or brackets). A line ending
-# otherwise — with a comma, a semicolon, a bare closing quote as in `打造“重要窗口”` — goes on.
-SENTENCE_END = "。！？…：.!?"
+# Characters a sentence may end with, closing quotes and brackets included (`ends_sentence`).
+SENTENCE_END = "。！？…；：”’）》」』】.!?"
+# Closing marks, and the stops that must stand before them for a line to end a paragraph
+# (`ends_paragraph`): a bare closing quote as in `打造“重要窗口”` goes on to the next line.
 CLOSERS = "”’）》」』】\"')"
+STOPS = "。！？…；：.!?;:"
 
 # Half-width → full-width punctuation, for marks sitting inside Chinese text.
 HALF_TO_FULL = {",": "，", ";": "；", ":": "：", "?": "？", "!": "！", "(": "（", ")": "）"}
@@ -44,6 +46,8 @@ BRACKET_PAIRS = {"“": "”", "‘": "’", "（": "）", "《": "》", "【": 
 SPACES = " \u3000\u00a0"
 _SPACE_RUN_RE = re.compile(f"[{SPACES}]+")
 _CJK_RUN_RE = re.compile(f"{CJK_CHAR}+")
+# A character of a Latin or digit token printed inside Chinese text: 2019-2020, 5G, 3.5%, 10:30.
+_LATIN_CHAR_RE = re.compile(r"[0-9A-Za-z.,:%/+\-]")
 
 _BAD_CHAR_RE = re.compile("[\ufffd\x00-\x09\x0b-\x1f\x7f-\x9f\u200b\ufeff]")
 
@@ -68,9 +72,22 @@ def display_width(text: str) -> int:
 
 
 def ends_sentence(line: str) -> bool:
-    """True when a line ends the way a paragraph can end: 。！？…： maybe followed by ”）."""
-    stripped = line.rstrip(SPACES).rstrip(CLOSERS)
+    """True when a line ends with a stop or a closing mark: it may end a paragraph.
+
+    Loose on purpose (`打造“重要窗口”` counts): the extractor weighs it with the line's width.
+    """
+    stripped = line.rstrip(SPACES)
     return bool(stripped) and stripped[-1] in SENTENCE_END
+
+
+def ends_paragraph(line: str) -> bool:
+    """Stricter than `ends_sentence`: a closing quote or bracket ends a paragraph only after a stop.
+
+    `…发展。”` ends a paragraph; `我市召开“十四五”` (a wrapped title) does not. The extractor uses
+    this to tell the last line of a body from a title printed below it.
+    """
+    stripped = line.rstrip(SPACES).rstrip(CLOSERS)
+    return bool(stripped) and stripped[-1] in STOPS
 
 
 def join_wrapped(lines: Sequence[str]) -> str:
@@ -131,6 +148,43 @@ def has_justified_spaces(text: str) -> bool:
 def remove_justified_spaces(text: str) -> str:
     """Drop the justification spaces found by `justified_spaces`."""
     spans = [(gap.start + 1, gap.end) for gap in justified_spaces(text)]
+    for start, end in reversed(spans):
+        text = text[:start] + text[end:]
+    return text
+
+
+def stray_spaces(text: str) -> Iterator[re.Match[str]]:
+    """Yield spaces a PDF put next to digits, Latin words or full-width punctuation in Chinese text.
+
+    `11月 6日`, `还对 2019-2020年度`, `了 。`: a space touching full-width punctuation is never
+    printed, and one between a CJK character and a Latin or digit token is an artefact when the
+    token's other side touches Chinese text directly. A token spaced on both sides
+    (`使用 iPhone 手机`) keeps its spaces.
+    """
+    for gap in _SPACE_RUN_RE.finditer(text):
+        before = text[gap.start() - 1] if gap.start() else ""
+        after = text[gap.end()] if gap.end() < len(text) else ""
+        if not before or not after:
+            continue
+        if before in CJK_PUNCT or after in CJK_PUNCT:
+            yield gap
+        elif is_cjk(before) and _LATIN_CHAR_RE.match(after):
+            end = gap.end()
+            while end < len(text) and _LATIN_CHAR_RE.match(text[end]):
+                end += 1
+            if end < len(text) and is_cjk_or_punct(text[end]):
+                yield gap
+        elif is_cjk(after) and _LATIN_CHAR_RE.match(before):
+            start = gap.start()
+            while start > 0 and _LATIN_CHAR_RE.match(text[start - 1]):
+                start -= 1
+            if start > 0 and is_cjk_or_punct(text[start - 1]):
+                yield gap
+
+
+def remove_stray_spaces(text: str) -> str:
+    """Drop the spaces found by `stray_spaces`."""
+    spans = [(m.start(), m.end()) for m in stray_spaces(text)]
     for start, end in reversed(spans):
         text = text[:start] + text[end:]
     return text
@@ -270,7 +324,7 @@ def is_wrapped_run(lines: Sequence[str], tolerance: int = 2) -> bool:
     if len(lines) < 2:
         return False
     head = lines[:-1]
-    if any(ends_sentence(line) for line in head):
+    if any(ends_paragraph(line) for line in head):
         return False
     widths = [display_width(line.strip(SPACES)) for line in head]
     inner = widths[1:] or widths

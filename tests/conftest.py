@@ -17,10 +17,14 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import settings
 
 from builder import schema, sources
 from builder.cli import cli
 from builder.config import load_config
+
+settings.register_profile("newsset", deadline=None, print_blob=True)
+settings.load_profile("newsset")
 
 REPO = Path(__file__).resolve().parent.parent
 ROOT = REPO
@@ -164,3 +168,8 @@ def make_project() -> Callable[[Path], Project]:
 @pytest.fixture
 def project(make_project: Callable[[Path], Project], tmp_path: Path) -> Project:
     return make_project(tmp_path / "project")
+
+
+@pytest.fixture
+def repo() -> Path:
+    return REPO
