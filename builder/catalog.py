@@ -160,6 +160,14 @@ _SPECS = [
         "a byline whose roles and names cannot be read",
         "write it as roles followed by names, e.g. 记者 李雨婷 摄影 王强, or give 'authors'",
     ),
+    RuleSpec(
+        "C209",
+        "stray-space",
+        WARNING,
+        "a space the PDF put next to digits, Latin words or full-width punctuation (11月 6日)",
+        "delete the space (newsset fix does it)",
+        fixable=True,
+    ),
     RuleSpec("D301", "duplicate-id", ERROR, "two records share an id", "give each article its own id"),
     RuleSpec(
         "D302",

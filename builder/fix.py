@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from builder import text
-from builder.rules import TITLE_FIELDS, wrapped_runs
+from builder.rules import TITLE_FIELDS, remove_stray_gaps, wrapped_runs
 from builder.sources import FENCE, decode, is_blank, iter_article_files, replace_file, yaml_scalar
 
 FIXED_FIELDS = ("source", "section", *TITLE_FIELDS)
@@ -42,9 +42,12 @@ LINE_STEPS: StepList = [
 ]
 
 
+BODY_STEPS: StepList = [("C209", "removed stray spaces", remove_stray_gaps)]
+
+
 def fix_value(value: str, file: str, line: int, changes: list[Change], where: str) -> str:
     """Apply the per-line fixes to one string, recording each that changed something."""
-    for rule_id, what, step in LINE_STEPS:
+    for rule_id, what, step in LINE_STEPS + (BODY_STEPS if where == "body" else []):
         fixed = step(value)
         if fixed != value:
             changes.append(Change(file, line, rule_id, f"{where}: {what}"))

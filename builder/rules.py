@@ -439,6 +439,40 @@ def unparsed_byline(src: Source) -> Iterator[Diagnostic]:
         )
 
 
+def stray_gaps(paragraph: str) -> list[re.Match[str]]:
+    """`text.stray_spaces` of a paragraph, but for the space after its dateline (`本报讯 11月`)."""
+    prefix = bylines.dateline(paragraph)
+    start = paragraph.find(prefix) + len(prefix) if prefix else -1
+    return [gap for gap in text.stray_spaces(paragraph) if gap.start() != start]
+
+
+def remove_stray_gaps(paragraph: str) -> str:
+    for gap in reversed(stray_gaps(paragraph)):
+        paragraph = paragraph[: gap.start()] + paragraph[gap.end() :]
+    return paragraph
+
+
+def may_have_stray_space(src: Source) -> bool:
+    body = body_of(src)
+    return body is not None and any(space in body for space in text.SPACES)
+
+
+@rule("C209", screen=may_have_stray_space)
+def stray_space(src: Source) -> Iterator[Diagnostic]:
+    """Spaces beside digits, Latin words or full-width punctuation: `11月 6日`, `还对 2019`."""
+    for para in src.paragraphs:
+        for line_no, line_text in enumerate(para.text.split("\n")):
+            gaps = stray_gaps(line_text)
+            if gaps:
+                around = line_text[max(0, gaps[0].start() - 3) : gaps[0].end() + 3]
+                line = para.line + line_no if src.format == "md" else para.line
+                col = gaps[0].start() + 1 if src.format == "md" else src.col_of("body")
+                yield diagnostic(
+                    src, "C209", f"body has a stray space: '{around}'", line=line, col=col, pointer="/body"
+                )
+                break
+
+
 def check(src: Source, screened: bool = True) -> list[Diagnostic]:
     """Run every content rule on one record (with `screened`, only where its screen passes)."""
     found: list[Diagnostic] = []

@@ -61,6 +61,7 @@ TRIPS: dict[str, tuple[Case, int]] = {
     "C207": (lambda t: write_md(t, valid_record(authors=[{"name": "王强", "role": "reporter"}])), 10),
     "C208": (lambda t: write_md(t, valid_record(byline="平湖日报社供稿")), 9),
     "F005": (lambda t: t / "missing.md", 1),
+    "C209": (lambda t: md_with_body(t, FIRST + "\n\n当天，还对 2019-2020年度平湖市“好记者”进行了表彰。"), 14),
     "D301": (lambda t: _twice(t, same_body=False), 2),
     "D302": (lambda t: _twice(t, same_body=True), 12),
     "D303": (lambda t: _twice(t, same_body=False, edit=True), 12),
@@ -140,6 +141,12 @@ def test_jsonl_hard_wrap_needs_a_run_of_column_wide_lines(tmp_path: Path) -> Non
 def test_spaced_words_in_titles_are_the_papers_own(tmp_path: Path, title: str) -> None:
     path = write_md(tmp_path, valid_record(kicker=title))
     assert diagnostics_of(path, strict=True) == []
+
+
+def test_stray_spaces_but_not_the_datelines() -> None:
+    assert rules.remove_stray_gaps("一个记者节。11月 6日下午") == "一个记者节。11月6日下午"
+    assert rules.remove_stray_gaps("本报讯 11月7日上午，我市 召开") == "本报讯 11月7日上午，我市 召开"
+    assert rules.remove_stray_gaps("使用 iPhone 手机") == "使用 iPhone 手机"
 
 
 def test_dateline_space_before_digits_is_fine() -> None:
