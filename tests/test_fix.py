@@ -41,7 +41,8 @@ def test_fix_makes_punctuation_full_width_and_nfc(tmp_path: Path) -> None:
     path = write_md(tmp_path, valid_record(body=body, headline="平湖\uf900记者节"))
     run("fix", path)
     data = sources.read_path(path).sources[0].data
-    assert data["body"].endswith("要完善“大联动”机制，加强联动。")
+    assert data["body"].endswith("要完善“大联动”机制，加强联动。11月6日下午开会。")
+    assert data["body"].startswith("本报讯 昨天是")  # the dateline keeps its space
     assert data["headline"] == "平湖\u8c48记者节"
     assert diagnostics_of(path, strict=True) == []
 
