@@ -37,7 +37,7 @@ def test_fix_cleans_a_raw_paragraph_to_the_reference(tmp_path: Path) -> None:
 
 
 def test_fix_makes_punctuation_full_width_and_nfc(tmp_path: Path) -> None:
-    body = valid_record()["body"] + '\n王道平提出三点希望：要完善“大联动"机制,加强联动。'
+    body = valid_record()["body"] + '\n王道平提出三点希望：要完善“大联动"机制,加强联动。11月 6日下午开会。'
     path = write_md(tmp_path, valid_record(body=body, headline="平湖\uf900记者节"))
     run("fix", path)
     data = sources.read_path(path).sources[0].data
