@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,20 +19,13 @@ from typing import Any
 import pyarrow as pa
 import yaml
 
-from builder import build, schema
+from builder import build, layout, plots, schema
 from builder.config import DatasetConfig
+from builder.hubcard import size_category
 
 CARD_FILE = "README.md"
 FENCE = "---"
-SIZE_CATEGORIES = [
-    (1_000, "n<1K"),
-    (10_000, "1K<n<10K"),
-    (100_000, "10K<n<100K"),
-    (1_000_000, "100K<n<1M"),
-    (10_000_000, "1M<n<10M"),
-    (100_000_000, "10M<n<100M"),
-    (1_000_000_000, "100M<n<1B"),
-]
+LANGUAGES = ["zh"]
 
 
 @dataclass(frozen=True)
@@ -59,10 +52,6 @@ def measure(release: Path, shards: Sequence[tuple[Path, pa.Table]] | None = None
         num_bytes=sum(t.nbytes for _, t in shards),
         download_size=sum(p.stat().st_size for p, _ in shards),
     )
-
-
-def size_category(count: int) -> str:
-    return next((label for bound, label in SIZE_CATEGORIES if count < bound), "n>1B")
 
 
 def dataset_info(info: DataInfo, schema_doc: dict[str, Any]) -> dict[str, Any]:
@@ -108,20 +97,28 @@ def metadata(
     if config.license == "other":
         head["license_name"] = config.license_name
     head |= {
-        "language": ["zh"],
+        "language": list(LANGUAGES),
         "language_details": config.language_details,
         "task_categories": list(config.task_categories),
         "size_categories": data.pop("size_categories"),
         "tags": list(config.tags),
     }
-    return head | data | {"built_with": toolchain()}
+    return head | data | {layout.FORMAT_KEY: layout.RELEASE_FORMAT, "built_with": toolchain()}
 
 
 def toolchain() -> dict[str, str]:
-    """The versions that decide the bytes of the Parquet files and the card's features block."""
+    """The versions that decide the bytes of the Parquet files, the card's features block and
+    the plots (matplotlib draws them, Pillow compresses the PNG)."""
     import datasets
+    import matplotlib
+    import PIL
 
-    return {"pyarrow": pa.__version__, "datasets": datasets.__version__}
+    return {
+        "pyarrow": pa.__version__,
+        "datasets": datasets.__version__,
+        "matplotlib": matplotlib.__version__,
+        "pillow": PIL.__version__,
+    }
 
 
 def render(
@@ -141,6 +138,7 @@ def render(
         f"{FENCE}\n{meta}{FENCE}",
         f"# {config.pretty_name}",
         summary(config, version, info, records),
+        "## How to load\n\n" + how_to_load(release_path(config, version)),
         "## Dataset structure",
         "### Data fields\n\n" + field_table(schema_doc, arrow),
         "### Example record\n\nThe first record of the `train` split, as in the JSONL files:\n\n"
@@ -148,13 +146,18 @@ def render(
         + json.dumps(records[0], ensure_ascii=False, indent=2)
         + "\n```",
         "### Files\n\n" + files_section(info),
-        "## Statistics\n\n" + statistics(records),
+        "## Statistics\n\n" + statistics(Stats.of(records)),
         "## Source data and curation\n\n" + config.source.strip() + "\n\n" + config.curation.strip(),
         "## Licensing\n\n" + config.licensing.strip(),
         "## Citation\n\n```bibtex\n" + bibtex(config, version, records) + "\n```",
         "## Changelog of this release\n\n" + changelog.strip(),
     ]
     return "\n\n".join(parts) + "\n"
+
+
+def release_path(config: DatasetConfig, version: str) -> str:
+    """Where the release lives in the repository, as the card's snippets name it."""
+    return f"dist/{config.name}/{version}"
 
 
 def summary(config: DatasetConfig, version: str, info: DataInfo, records: Sequence[dict[str, Any]]) -> str:
@@ -164,12 +167,38 @@ def summary(config: DatasetConfig, version: str, info: DataInfo, records: Sequen
             "## Dataset summary",
             config.description.strip(),
             f"Version {version}: {info.num_examples} articles published from {first} to {last}, "
-            f"in one split, `{build.SPLIT}`. Load it with `datasets`, no loading script needed:",
-            "```python\nimport datasets\n\n"
-            f'ds = datasets.load_dataset("dist/{config.name}/{version}", split="{build.SPLIT}")\n```',
+            f"in one split, `{build.SPLIT}`.",
         ]
         + ([f"Homepage: {config.homepage}"] if config.homepage else [])
     )
+
+
+def how_to_load(path: str) -> str:
+    """Snippets for `datasets`, pandas, polars and DuckDB; the test suite runs each of them."""
+    parquet = f"{path}/{build.DATA_DIR}/{build.SPLIT}-*.parquet"
+    snippets = [
+        (
+            "datasets",
+            f'import datasets\n\nds = datasets.load_dataset("{path}", split="{build.SPLIT}")',
+        ),
+        (
+            "pandas",
+            "import glob\n\nimport pandas as pd\n\n"
+            f'files = sorted(glob.glob("{parquet}"))\n'
+            "df = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)",
+        ),
+        ("polars", f'import polars as pl\n\ndf = pl.read_parquet("{parquet}")'),
+        ("DuckDB", f"import duckdb\n\nrows = duckdb.sql(\"SELECT * FROM '{parquet}'\").fetchall()"),
+    ]
+    intro = (
+        f"The paths are those of the release in the newsset repository (`{path}`); in a copy of the "
+        "release elsewhere, such as a clone of its Hugging Face repository, use that folder instead. "
+        "No loading script is needed: the YAML above names the Parquet shards and their features. "
+        f"`{layout.CROISSANT_FILE}` describes the same records for Croissant loaders (`mlcroissant`) "
+        f"and `{layout.DATAPACKAGE_FILE}` for Frictionless tools."
+    )
+    blocks = [f"### {name}\n\n```python\n{code}\n```" for name, code in snippets]
+    return "\n\n".join([intro, *blocks])
 
 
 def feature_label(kind: pa.DataType) -> str:
@@ -216,30 +245,80 @@ def files_section(info: DataInfo) -> str:
     lines += [f"- `{p}`: the same rows as JSON Lines (UTF-8)" for p in info.jsonl]
     lines += [
         "- `article.schema.json`: the JSON Schema every record was validated against",
+        f"- `{layout.CROISSANT_FILE}`: Croissant 1.1 metadata (JSON-LD): the data files with their "
+        "SHA-256 and the record structure, for ML loaders",
+        f"- `{layout.DATAPACKAGE_FILE}`: a Frictionless Data Package (v2) with a Table Schema of the "
+        "records (`frictionless validate datapackage.json`)",
+        f"- `{layout.PLOTS_DIR}/`: the plots of the statistics below",
         "- `SHA256SUMS`: the SHA-256 of every other file (`sha256sum -c SHA256SUMS`)",
     ]
     return "Rows are sorted by date, page and id.\n\n" + "\n".join(lines)
 
 
-def statistics(records: Sequence[dict[str, Any]]) -> str:
-    """Articles per date, per source and per section, and the distribution of body lengths."""
-    per_date = Counter(str(r["date"]) for r in records)
-    per_source = Counter(r["source"] for r in records)
-    per_section = Counter(r["section"] for r in records)
-    lengths = sorted(len(r["body"]) for r in records)
+@dataclass(frozen=True)
+class Stats:
+    """The counts the card's tables and plots show."""
+
+    per_month: list[tuple[str, int]]
+    per_source: list[tuple[str, int]]
+    per_section: list[tuple[str, int]]
+    lengths: list[int]
+
+    @classmethod
+    def of(cls, records: Sequence[dict[str, Any]]) -> Stats:
+        return cls(
+            per_month=month_counts(str(r["date"]) for r in records),
+            per_source=Counter(r["source"] for r in records).most_common(),
+            per_section=Counter(r["section"] for r in records).most_common(),
+            lengths=sorted(len(r["body"]) for r in records),
+        )
+
+    def write_plots(self, folder: Path) -> list[str]:
+        return plots.write_plots(folder, self.per_month, self.lengths, self.per_section)
+
+
+def month_counts(dates: Iterable[str]) -> list[tuple[str, int]]:
+    """Articles per month (YYYY-MM), every month from the first to the last, empty ones as 0."""
+    counts = Counter(date[:7] for date in dates)
+    if not counts:
+        return []
+    (year, month), last = map(int, min(counts).split("-")), max(counts)
+    out = []
+    while (label := f"{year:04d}-{month:02d}") <= last:
+        out.append((label, counts[label]))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
+
+
+def statistics(stats: Stats) -> str:
+    """Articles per month, source and section, and the distribution of body lengths, with plots."""
+    lengths = stats.lengths
     quantiles = [("min", 0.0), ("25%", 0.25), ("median", 0.5), ("75%", 0.75), ("max", 1.0)]
     length_rows = [f"| {label} | {quantile(lengths, q)} |" for label, q in quantiles]
     mean = sum(lengths) / len(lengths)
+    sections = "| # | Section | Articles |\n| --- | --- | --- |\n" + "\n".join(
+        f"| {i} | {cell(name)} | {n} |" for i, (name, n) in enumerate(stats.per_section, start=1)
+    )
     return "\n\n".join(
         [
-            "### Articles per date\n\n" + count_table("Date", sorted(per_date.items())),
-            "### Articles per source\n\n" + count_table("Source", per_source.most_common()),
-            "### Articles per section\n\n" + count_table("Section", per_section.most_common()),
-            "### Body length (characters)\n\n| Statistic | Characters |\n| --- | --- |\n"
+            "### Articles per month\n\n"
+            + image("Articles per month", plots.MONTHS_FILE)
+            + count_table("Month", stats.per_month),
+            "### Articles per source\n\n" + count_table("Source", stats.per_source),
+            "### Articles per section\n\n"
+            + image("Articles per section, numbered as in the table", plots.SECTIONS_FILE)
+            + sections,
+            "### Body length (characters)\n\n"
+            + image("Histogram of body lengths in characters", plots.LENGTHS_FILE)
+            + "| Statistic | Characters |\n| --- | --- |\n"
             + "\n".join(length_rows)
             + f"\n| mean | {mean:.1f} |\n| total | {sum(lengths)} |",
         ]
     )
+
+
+def image(alt: str, path: str) -> str:
+    return f"![{alt}]({path})\n\n"
 
 
 def count_table(label: str, rows: Sequence[tuple[str, int]]) -> str:

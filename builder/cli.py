@@ -20,6 +20,7 @@ from builder.diff import describe
 from builder.extract import ExistsError, ExtractError, MetadataError, MetaOptions, extract_page
 from builder.extract import report as extract_report
 from builder.fix import fix_paths
+from builder.publish import HubError, PublishError, RepoIdError, publish_release
 from builder.release import BUMPS, ReleaseError, build_release, diff_releases, find_release, releases
 from builder.validate import Report, validate_paths
 from builder.verify import check_reproduces, verify_release
@@ -183,12 +184,14 @@ def build_command(
     fmt: str,
 ) -> None:
     """Validate the corpus and release it as <out>/<name>/<version>/: Parquet and JSONL shards,
-    the dataset card, a copy of the schema and SHA256SUMS, plus an entry in CHANGELOG.md.
+    the dataset card with its plots, a copy of the schema, croissant.json (Croissant 1.1),
+    datapackage.json (Data Package v2) and SHA256SUMS, plus an entry in CHANGELOG.md.
 
     Without --version or --bump the version is proposed from the change since the latest
-    release: a field's type changed → major, articles or fields added or removed → minor,
-    corrections → patch. A version that exists is refused; so is one too small for the
-    change, unless --force. A corpus with errors is refused and its errors printed.
+    release: a field's type changed → major, articles or fields added or removed, or a new
+    release format (new files beside the data) → minor, corrections → patch. A version that
+    exists is refused; so is one too small for the change, unless --force. A corpus with
+    errors is refused and its errors printed.
     Exit code: 0 built (or reproduced), 1 refused or not reproduced, 2 usage or config error.
 
     \b
@@ -248,7 +251,9 @@ def check_release(
 @output_format_option
 def verify_command(releases_given: tuple[str, ...], fmt: str) -> None:
     """Check releases: checksums, every record against the release's schema, the JSONL against
-    the Parquet, and the card's YAML (features, num_examples, sizes) against the files.
+    the Parquet, the card's YAML (version, features, num_examples, sizes) against the files and
+    against the Hub's documented rules (license, size and task ids, languages, config paths),
+    the files the card links to, and croissant.json and datapackage.json against the files.
     Without arguments, every release under dist/.
     Exit code: 0 all good, 1 problems found, 2 usage error.
 
@@ -369,6 +374,38 @@ def extract_command(
     if not outcome.extraction.records:
         click.echo(f"{page}: no article found (no dateline, no column of text)", err=True)
         sys.exit(1)
+
+
+@cli.command("publish")
+@click.argument("release", type=click.Path(exists=True, file_okay=False))
+@click.option("--repo-id", required=True, metavar="OWNER/NAME", help="The Hugging Face dataset repository.")
+@click.option("--dry-run", is_flag=True, help="List exactly what would be uploaded; contact no one.")
+def publish_command(release: str, repo_id: str, dry_run: bool) -> None:
+    """Push a release to a Hugging Face dataset repository: one commit that makes the repository
+    hold exactly the release's files, tagged with the version. The release must verify, and a
+    version the repository already has as a tag is refused. The Hub token comes from
+    `hf auth login` or HF_TOKEN.
+    Exit code: 0 published (or listed), 1 refused, 2 usage error or the Hub unreachable.
+
+    \b
+    Example:
+        newsset publish dist/zh-local-news/1.1.0 --repo-id my-org/zh-local-news --dry-run
+        newsset publish dist/zh-local-news/1.1.0 --repo-id my-org/zh-local-news
+    """
+    try:
+        plan, url = publish_release(release, repo_id, dry_run)
+    except RepoIdError as err:
+        raise click.BadParameter(str(err), param_hint="--repo-id") from err
+    except HubError as err:
+        raise EnvironmentProblem(str(err)) from err
+    except PublishError as err:
+        raise click.ClickException(str(err)) from err
+    for line in plan.describe():
+        click.echo(line)
+    if url is None:
+        click.echo("Dry run: nothing was uploaded.", err=True)
+    else:
+        click.echo(f"Published {plan.release} as {url}, tagged {plan.tag}.")
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from builder import schema
+from builder.layout import change_note
 
 LEVELS = ("none", "patch", "minor", "major")
 LIST_LIMIT = 100
@@ -46,12 +47,13 @@ class Changes:
     dates: tuple[str, str] = ("", "")
     field_names: list[str] = field(default_factory=list)
     first: bool = False
+    formats: tuple[int, int] | None = None  # release format before and after, when it changed
 
     @property
     def level(self) -> str:
         """The smallest semver step that honestly describes the change."""
         found = [c.level for c in self.schema_changes]
-        if self.added or self.removed:
+        if self.added or self.removed or self.formats:
             found.append("minor")
         if self.changed:
             found.append("patch")
@@ -63,6 +65,7 @@ class Changes:
         if self.level == "minor":
             parts += [f"{len(self.added)} added"] if self.added else []
             parts += [f"{len(self.removed)} removed"] if self.removed else []
+            parts += [f"release format {self.formats[0]} → {self.formats[1]}"] if self.formats else []
         if self.level == "patch" and self.changed:
             parts.append(f"{len(self.changed)} changed")
         return ", ".join(parts) or "nothing changed"
@@ -75,6 +78,7 @@ class Changes:
             "removed": self.removed,
             "changed": self.changed,
             "schema": [asdict(c) for c in self.schema_changes],
+            "release_format": list(self.formats) if self.formats else None,
             "level": self.level,
         }
 
@@ -84,8 +88,10 @@ def compare(
     new_records: list[dict[str, Any]],
     old_schema: dict[str, Any] | None,
     new_schema: dict[str, Any],
+    formats: tuple[int, int] | None = None,
 ) -> Changes:
-    """Compare plain records (see build.plain) and schemas; no old side means a first release."""
+    """Compare plain records (see build.plain), schemas and release formats (old, new); no old
+    side means a first release."""
     first = old_records is None
     old = {r["id"]: r for r in old_records or []}
     new = {r["id"]: r for r in new_records}
@@ -102,6 +108,7 @@ def compare(
         dates=(dates[0], dates[-1]) if dates else ("", ""),
         field_names=schema.field_names(new_schema),
         first=first,
+        formats=formats if formats and formats[0] != formats[1] and not first else None,
     )
 
 
@@ -152,10 +159,13 @@ def describe(changes: Changes, old_label: str = "", limit: int | None = LIST_LIM
     was = f" (was {changes.old_count}" + (f" in {old_label})" if old_label else ")")
     changed = [f"{i} ({', '.join(fields)})" for i, fields in changes.changed.items()]
     schema_text = "; ".join(c.describe() for c in changes.schema_changes) or "unchanged"
-    return [
+    lines = [
         f"{changes.new_count} articles {span}{was}.",
         f"Added ({len(changes.added)}): {id_list(changes.added, limit)}",
         f"Removed ({len(changes.removed)}): {id_list(changes.removed, limit)}",
         f"Changed ({len(changes.changed)}): {id_list(changed, limit)}",
         f"Schema: {schema_text}",
     ]
+    if changes.formats:
+        lines.append(f"Release format: {change_note(*changes.formats)}")
+    return lines

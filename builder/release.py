@@ -7,7 +7,6 @@ that is interrupted leaves no release behind; a version that exists is never wri
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -17,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from builder import build, card, schema
+from builder import build, card, croissant, datapackage, layout, schema
+from builder.build import sha256
 from builder.config import Config
 from builder.diff import LEVELS, Changes, compare, describe
 from builder.sources import replace_file
@@ -162,6 +162,18 @@ def release_schema(release: Path) -> dict[str, Any]:
     return json.loads((release / SCHEMA_COPY).read_text(encoding="utf-8"))
 
 
+def release_format(release: Path) -> int:
+    """The release format recorded in a release's card; ValueError if unreadable or unknown."""
+    meta = card.read_metadata(release / card.CARD_FILE)
+    found = layout.format_of(meta)
+    if found is None:
+        raise ValueError(
+            f"its card records release format {meta.get(layout.FORMAT_KEY)!r}, which this newsset "
+            f"does not know (it knows 1 to {layout.RELEASE_FORMAT}); upgrade newsset"
+        )
+    return found
+
+
 def plan(
     records: Sequence[dict[str, Any]],
     previous: tuple[Version, Path] | None,
@@ -175,9 +187,10 @@ def plan(
     try:
         old_records = build.read_records(previous[1]) if previous else None
         old_schema = release_schema(previous[1]) if previous else None
+        old_format = release_format(previous[1]) if previous else layout.RELEASE_FORMAT
     except (OSError, ValueError) as err:
         raise ReleaseError(f"the latest release cannot be read ({err}); run newsset verify on it") from err
-    changes = compare(old_records, rows, old_schema, schema_doc)
+    changes = compare(old_records, rows, old_schema, schema_doc, (old_format, layout.RELEASE_FORMAT))
     chosen = choose_version(previous[0] if previous else None, changes, version, bump, force)
     return Plan(
         rows, schema_doc, version_text(chosen), changes, version_text(previous[0]) if previous else ""
@@ -230,19 +243,37 @@ def refuse_existing(target: Path) -> None:
 
 
 def write_release(folder: Path, todo: Plan, config: Config) -> list[str]:
-    """Write every file of a release into `folder`: data, schema copy, card, then the checksums."""
+    """Write every file of a release into `folder`: data, schema copy, plots, card, Croissant and
+    Data Package metadata, then the checksums."""
     folder.mkdir(parents=True)
     build.write_data(todo.records, folder / build.DATA_DIR, config.build)
     shutil.copyfile(schema.schema_path(), folder / SCHEMA_COPY)
+    card.Stats.of(todo.records).write_plots(folder)
     info = card.measure(folder)
     text = card.render(config.dataset, todo.version, info, todo.schema_doc, todo.records, todo.entry(3))
-    (folder / card.CARD_FILE).write_text(text, encoding="utf-8", newline="\n")
-    (folder / SUMS_FILE).write_text(checksums(folder), encoding="utf-8", newline="\n")
+    write_text(folder / card.CARD_FILE, text)
+    write_metadata(folder, todo, config)
+    write_text(folder / SUMS_FILE, checksums(folder))
     files = release_files(folder)
     for name in files:
         (folder / name).chmod(0o444)
     sync(folder, files)
     return files
+
+
+def write_text(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8", newline="\n")
+
+
+def write_metadata(folder: Path, todo: Plan, config: Config) -> None:
+    """croissant.json and datapackage.json, from the files just written and the schema."""
+    published = data_date(todo.changes)
+    facts = croissant.derived(folder, todo.schema_doc, todo.version, published)
+    citation = card.bibtex(config.dataset, todo.version, todo.records)
+    doc = croissant.document(config.dataset, facts, citation)
+    write_text(folder / layout.CROISSANT_FILE, croissant.render(doc))
+    package = datapackage.document(config.dataset, datapackage.derived(folder, todo.schema_doc, todo.version))
+    write_text(folder / layout.DATAPACKAGE_FILE, datapackage.render(package))
 
 
 def sync(folder: Path, files: Sequence[str]) -> None:
@@ -262,7 +293,11 @@ def diff_releases(old: str | os.PathLike[str], new: str | os.PathLike[str]) -> C
     """The comparison between two release folders: their records and their schemas."""
     before, after = Path(old), Path(new)
     return compare(
-        build.read_records(before), build.read_records(after), release_schema(before), release_schema(after)
+        build.read_records(before),
+        build.read_records(after),
+        release_schema(before),
+        release_schema(after),
+        (release_format(before), release_format(after)),
     )
 
 
@@ -272,14 +307,6 @@ def diff_releases(old: str | os.PathLike[str], new: str | os.PathLike[str]) -> C
 def release_files(folder: Path) -> list[str]:
     """Every file of a release, as sorted POSIX paths relative to it."""
     return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def checksums(folder: Path) -> str:

@@ -17,6 +17,9 @@ import jsonschema
 import pyarrow as pa
 
 SCHEMA_FILE = "article.schema.json"
+# The field that identifies a record: unique in a corpus (rule D301) and the key of a release's
+# Croissant record set and Data Package tables.
+KEY_FIELD = "id"
 
 
 def schema_path() -> Path:

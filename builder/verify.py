@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,8 +17,9 @@ from typing import Any
 
 import jsonschema
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from builder import build, card, schema
+from builder import build, card, croissant, datapackage, hubcard, layout, schema
 from builder.config import Config
 from builder.diagnostics import Diagnostic
 from builder.release import (
@@ -69,6 +71,7 @@ def verify_release(release: str | os.PathLike[str]) -> Report:
     report.records = sum(t.num_rows for _, t in tables)
     report.diagnostics += check_data(folder, tables, schema_doc, validator)
     report.diagnostics += check_card(folder, schema_doc, tables)
+    report.diagnostics += check_metadata(folder, schema_doc, tables)
     return report
 
 
@@ -214,6 +217,102 @@ def yaml_line(text: str, key: str, sub: str | None = None) -> int:
     if sub:
         start = next((i for i in range(start, len(lines)) if lines[i].startswith(f"  {sub}:")), start)
     return start + 1
+
+
+# --- the Hub's rules, the release format, Croissant and Data Package ---------------------
+
+LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
+FENCED = re.compile(r"^```.*?^```", re.M | re.S)
+
+
+def check_metadata(
+    folder: Path, schema_doc: dict[str, Any], tables: Sequence[tuple[Path, pa.Table]]
+) -> list[Diagnostic]:
+    """The card's YAML against the Hub's documented rules and its links against the files; the
+    files its release format requires; croissant.json and datapackage.json against the files."""
+    path = folder / card.CARD_FILE
+    try:
+        meta = card.read_metadata(path)
+        text = path.read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        return []  # check_card reports it
+    out = [problem(path, f.rule, f.message, line=yaml_line(text, f.key)) for f in hubcard.check(meta, folder)]
+    out += check_links(path, text)
+    found = layout.format_of(meta)
+    if found is None:
+        message = (
+            f"{layout.FORMAT_KEY}: {brief(meta.get(layout.FORMAT_KEY))} is not a release format this "
+            f"newsset knows (1 to {layout.RELEASE_FORMAT})"
+        )
+        return [*out, problem(path, "R417", message, line=yaml_line(text, layout.FORMAT_KEY))]
+    out += [
+        problem(folder / name, "R402", f"{name} is missing: release format {found} carries it")
+        for name in layout.REQUIRED[found]
+        if not (folder / name).is_file()
+    ]
+    if (folder / layout.CROISSANT_FILE).is_file():
+        facts = croissant.derived(folder, schema_doc, folder.name, latest_date(tables))
+        out += compare_json(folder / layout.CROISSANT_FILE, facts, "R414")
+    if (folder / layout.DATAPACKAGE_FILE).is_file():
+        out += compare_json(
+            folder / layout.DATAPACKAGE_FILE, datapackage.derived(folder, schema_doc, folder.name), "R415"
+        )
+    return out
+
+
+def check_links(path: Path, text: str) -> list[Diagnostic]:
+    """Every relative link or image of the card's text names a file of the release."""
+    body = FENCED.sub("", text)
+    out = []
+    for target in dict.fromkeys(LINK.findall(body)):
+        name = target.split("#", 1)[0]
+        if not name or "://" in name or name.startswith("mailto:"):
+            continue
+        if not hubcard.inside(name) or not (path.parent / name).is_file():
+            line = text.count("\n", 0, text.index(f"]({target})")) + 1
+            out.append(problem(path, "R416", f"the card links to {name}, which the release lacks", line=line))
+    return out
+
+
+def latest_date(tables: Sequence[tuple[Path, pa.Table]]) -> str:
+    """The date of the newest article: a release's datePublished."""
+    return max(pc.max(table["date"]).as_py() for _, table in tables).isoformat()
+
+
+def compare_json(path: Path, expected: dict[str, Any], rule: str) -> list[Diagnostic]:
+    """Each expected top-level key of a JSON file, reported at its first difference."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        doc = json.loads(text)
+    except (OSError, ValueError) as err:
+        return [problem(path, rule, f"{path.name} cannot be read: {err}")]
+    if not isinstance(doc, dict):
+        return [problem(path, rule, f"{path.name} is not a JSON object")]
+    out = []
+    for key, want in expected.items():
+        where, have, should = json_difference(doc.get(key), want, key)
+        if where is not None:
+            line = next((i for i, ln in enumerate(text.split("\n"), 1) if ln.startswith(f'  "{key}":')), 1)
+            message = f"{where}: {path.name} says {brief(have)}, the files give {brief(should)}"
+            out.append(problem(path, rule, message, line=line))
+    return out
+
+
+def json_difference(have: Any, want: Any, where: str) -> tuple[str | None, Any, Any]:
+    """The path of the first place where two JSON values differ, and the values there."""
+    if have == want:
+        return None, have, want
+    if isinstance(have, dict) and isinstance(want, dict):
+        for key in dict.fromkeys([*want, *have]):
+            found = json_difference(have.get(key), want.get(key), f"{where}.{key}")
+            if found[0] is not None:
+                return found
+    if isinstance(have, list) and isinstance(want, list) and len(have) == len(want):
+        for i, (a, b) in enumerate(zip(have, want, strict=True)):
+            found = json_difference(a, b, f"{where}[{i}]")
+            if found[0] is not None:
+                return found
+    return where, have, want
 
 
 # --- reproduction ------------------------------------------------------------------------

@@ -173,3 +173,53 @@ def project(make_project: Callable[[Path], Project], tmp_path: Path) -> Project:
 @pytest.fixture
 def repo() -> Path:
     return REPO
+
+
+SHARD_BYTES = 8000  # small enough that the six seed articles need several shards
+
+
+@pytest.fixture(scope="session")
+def sharded(make_project, tmp_path_factory) -> Project:
+    """A project whose release 1.0.0 (read-only, shared) is cut into several small shards."""
+    project = make_project(tmp_path_factory.mktemp("sharded") / "project")
+    project.set_build(max_shard_bytes=SHARD_BYTES)
+    result = project.build()
+    assert result.exit_code == 0, result.output
+    assert len(list((project.release("1.0.0") / "data").glob("*.parquet"))) > 1
+    return project
+
+
+def committed_releases() -> list[Path]:
+    """The releases committed under dist/, oldest first."""
+    from builder.release import releases
+
+    return [
+        path
+        for folder in sorted((ROOT / "dist").iterdir())
+        if folder.is_dir()
+        for _, path in releases(folder)
+    ]
+
+
+def parquet_rows(release: Path) -> list[dict[str, Any]]:
+    """Every row of a release's Parquet shards, as pyarrow gives them (dates as dates, nulls as None)."""
+    from builder import build
+
+    return build.read_table(release).to_pylist()
+
+
+def writable_copy(release: Path, dest: Path) -> Path:
+    """A copy of a (read-only) release that a test may edit."""
+    shutil.copytree(release, dest)
+    for path in dest.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return dest
+
+
+def reseal(release: Path) -> None:
+    """Rewrite SHA256SUMS to match the files, as someone hiding an edit would."""
+    from builder.release import checksums
+
+    sums = release / "SHA256SUMS"
+    sums.chmod(0o644)
+    sums.write_text(checksums(release), encoding="utf-8")

@@ -138,10 +138,25 @@ def test_card_yaml_and_sections(built):
     for f in schema.fields():
         assert f"| `{f.name}` |" in text
     assert "| Publication date of the issue the article appeared in (YYYY-MM-DD). |" in text
-    assert "| 2020-11-09 | 6 |" in text and "| 要闻 | 6 |" in text and "| 今日平湖 | 6 |" in text
+    assert "| 2020-11 | 6 |" in text and "| 1 | 要闻 | 6 |" in text and "| 今日平湖 | 6 |" in text
+    for plot in ("articles-per-month", "articles-per-section", "body-length"):
+        assert f"](plots/{plot}.png)\n" in text and (release / "plots" / f"{plot}.png").is_file()
+    assert meta["release_format"] == 2
+    assert sorted(meta["built_with"]) == ["datasets", "matplotlib", "pillow", "pyarrow"]
     assert "version      = {1.0.0}" in text and "@misc{zh_local_news_1_0_0," in text
     assert "### [1.0.0] - 2020-11-09" in text
     assert '"id": "pinghu-20201109-p01-01"' in text  # the example record
+
+
+def png_chunks(data: bytes) -> list[str]:
+    """The chunk types of a PNG file, in order."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    out, at = [], 8
+    while at < len(data):
+        length = int.from_bytes(data[at : at + 4], "big")
+        out.append(data[at + 4 : at + 8].decode("ascii"))
+        at += 12 + length
+    return out
 
 
 def file_hashes(folder: Path) -> dict[str, str]:
@@ -162,9 +177,18 @@ def test_two_builds_are_byte_identical_with_no_paths_or_clock(make_project, tmp_
         "README.md",
         "SHA256SUMS",
         "article.schema.json",
+        "croissant.json",
+        "datapackage.json",
         "data/train-00000-of-00001.jsonl",
         "data/train-00000-of-00001.parquet",
+        "plots/articles-per-month.png",
+        "plots/articles-per-section.png",
+        "plots/body-length.png",
     }
+    for name in one:
+        if name.endswith(".png"):
+            chunks = png_chunks((first.release("1.0.0") / name).read_bytes())
+            assert chunks == ["IHDR", "pHYs", "IDAT", "IEND"], name  # no text: no Software, no date
     assert first.changelog.read_bytes() == second.changelog.read_bytes()
     for path in [*first.release("1.0.0").rglob("*"), first.changelog]:
         if path.is_file():

@@ -72,7 +72,9 @@ def test_arbitrary_field_values_in_jsonl(tmp_path: Path, changes: dict) -> None:
 
 
 tricky_text = st.text(
-    alphabet=st.sampled_from(list('本报讯记者王强食药监局。，“”（）《》■ \u3000\n,;:?!()"\ufffd\x07\uf9001a-')),
+    alphabet=st.sampled_from(
+        list('本报讯记者王强食药监局。，“”（）《》■ \u3000\n,;:?!()"\ufffd\x07\uf9001a-')
+    ),
     max_size=120,
 )
 

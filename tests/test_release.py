@@ -210,7 +210,7 @@ def reseal(release):
 def test_verify_passes_a_fresh_release(first, newsset):
     result = newsset("verify", first.release("1.0.0"))
     assert result.exit_code == 0, result.output
-    assert "Checked 5 files, 6 records: 0 errors, 0 warnings." in result.output
+    assert "Checked 10 files, 6 records: 0 errors, 0 warnings." in result.output
 
 
 def test_verify_catches_a_tampered_file(first, newsset):
@@ -220,7 +220,7 @@ def test_verify_catches_a_tampered_file(first, newsset):
     jsonl.write_text(jsonl.read_text(encoding="utf-8").replace("祁海龙", "祁海", 1), encoding="utf-8")
     result = newsset("verify", release)
     assert result.exit_code == 1
-    assert f"{jsonl}:1:1  error  R401  SHA-256 differs from SHA256SUMS line 3" in result.output
+    assert f"{jsonl}:1:1  error  R401  SHA-256 differs from SHA256SUMS line 4" in result.output
     assert f"{jsonl}:1:1  error  R404  record 1 differs from row 1 of the Parquet shard" in result.output
 
 

@@ -1,0 +1,112 @@
+"""The card's statistics as small PNG plots, the same bytes on every build.
+
+matplotlib draws with the Agg backend at a fixed size and dpi, in matplotlib's default style
+(no matplotlibrc can change a pixel) and with the DejaVu Sans font matplotlib ships (no system
+font can either), and writes PNGs without the Software key or any date. The bytes still depend
+on the matplotlib and Pillow versions, so the card names them under `built_with`.
+
+The labels are Latin: matplotlib ships no CJK font, so the plot numbers the sections and the
+table under it in the card names them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from builder.layout import PLOTS_DIR
+
+MONTHS_FILE = f"{PLOTS_DIR}/articles-per-month.png"
+LENGTHS_FILE = f"{PLOTS_DIR}/body-length.png"
+SECTIONS_FILE = f"{PLOTS_DIR}/articles-per-section.png"
+SIZE = (6.4, 3.2)  # inches
+DPI = 100
+COLOUR = "#3b6ea5"
+MAX_SECTIONS = 20
+MAX_TICKS = 12
+MIN_SLOTS = 6  # room for at least this many bars, so that one bar is not a wall
+
+
+def write_plots(
+    folder: Path,
+    per_month: Sequence[tuple[str, int]],
+    lengths: Sequence[int],
+    per_section: Sequence[tuple[str, int]],
+) -> list[str]:
+    """Draw the three plots into `folder` and return their paths relative to it."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    (folder / PLOTS_DIR).mkdir(parents=True, exist_ok=True)
+    with matplotlib.rc_context(matplotlib.rcParamsDefault):
+        draw(folder / MONTHS_FILE, lambda ax, font: months_plot(ax, font, per_month))
+        draw(folder / LENGTHS_FILE, lambda ax, font: lengths_plot(ax, font, lengths))
+        draw(folder / SECTIONS_FILE, lambda ax, font: sections_plot(ax, font, per_section))
+    return [MONTHS_FILE, LENGTHS_FILE, SECTIONS_FILE]
+
+
+def bundled_font() -> Any:
+    """DejaVu Sans from matplotlib's own data folder, never a system copy."""
+    import matplotlib
+    from matplotlib.font_manager import FontProperties
+
+    return FontProperties(fname=Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf", size=9)
+
+
+def draw(path: Path, plot: Any) -> None:
+    """One figure: plot into its axes, set every text in the bundled font, save a bare PNG."""
+    import matplotlib.pyplot as plt
+
+    font = bundled_font()
+    fig, ax = plt.subplots(figsize=SIZE, dpi=DPI)
+    try:
+        plot(ax, font)
+        for label in [*ax.get_xticklabels(), *ax.get_yticklabels()]:
+            label.set_fontproperties(font)
+        ax.spines[["top", "right"]].set_visible(False)
+        fig.tight_layout()
+        fig.savefig(path, format="png", dpi=DPI, metadata={"Software": None})
+    finally:
+        plt.close(fig)
+
+
+def months_plot(ax: Any, font: Any, per_month: Sequence[tuple[str, int]]) -> None:
+    labels = [month for month, _ in per_month]
+    ax.bar(range(len(labels)), [n for _, n in per_month], color=COLOUR)
+    step = max(1, -(-len(labels) // MAX_TICKS))
+    ax.set_xticks(range(0, len(labels), step), labels[::step])
+    ax.set_xlim(-0.75, max(len(labels), MIN_SLOTS) - 0.25)
+    ax.set_title("Articles per month", fontproperties=font)
+    ax.set_ylabel("articles", fontproperties=font)
+    integer_axis(ax.yaxis)
+
+
+def lengths_plot(ax: Any, font: Any, lengths: Sequence[int]) -> None:
+    import numpy as np
+
+    edges = np.histogram_bin_edges(lengths, bins="auto")
+    ax.hist(lengths, bins=edges, color=COLOUR, edgecolor="white")
+    ax.set_title("Body length", fontproperties=font)
+    ax.set_xlabel("characters", fontproperties=font)
+    ax.set_ylabel("articles", fontproperties=font)
+    integer_axis(ax.yaxis)
+
+
+def sections_plot(ax: Any, font: Any, per_section: Sequence[tuple[str, int]]) -> None:
+    """Horizontal bars, largest section on top, numbered as in the card's table."""
+    shown = list(per_section[:MAX_SECTIONS])
+    ranks = range(1, len(shown) + 1)
+    ax.barh(list(ranks), [n for _, n in shown], color=COLOUR)
+    ax.set_yticks(list(ranks), [str(r) for r in ranks])
+    ax.set_ylim(max(len(shown), MIN_SLOTS) + 0.75, 0.25)  # largest on top
+    ax.set_title("Articles per section (numbered as in the table)", fontproperties=font)
+    ax.set_xlabel("articles", fontproperties=font)
+    ax.set_ylabel("section", fontproperties=font)
+    integer_axis(ax.xaxis)
+
+
+def integer_axis(axis: Any) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(integer=True))
