@@ -453,8 +453,9 @@ def remove_stray_gaps(paragraph: str) -> str:
 
 
 def may_have_stray_space(src: Source) -> bool:
+    """The gaps of the whole body are those of its paragraphs: one scan instead of one each."""
     body = body_of(src)
-    return body is not None and any(space in body for space in text.SPACES)
+    return body is not None and bool(stray_gaps(body))
 
 
 @rule("C209", screen=may_have_stray_space)
