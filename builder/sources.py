@@ -23,7 +23,7 @@ except ImportError:  # pragma: no cover
     from json import loads as _loads
 
 from builder.catalog import diagnostic
-from builder.diagnostics import ERROR, Diagnostic
+from builder.diagnostics import Diagnostic
 
 ARTICLE_SUFFIXES = (".md", ".jsonl")
 SKIPPED_NAMES = {"README.md", "CHANGELOG.md", "CONTRIBUTING.md"}
@@ -446,10 +446,6 @@ def iter_file(
         result = read_path(name)
         yield from result.diagnostics
         yield from result.sources
-
-
-def has_errors(results: Iterable[Diagnostic]) -> bool:
-    return any(d.severity == ERROR for d in results)
 
 
 # --- writing -----------------------------------------------------------------------------

@@ -45,7 +45,6 @@ BRACKET_PAIRS = {"“": "”", "‘": "’", "（": "）", "《": "》", "【": 
 # Spaces a PDF puts between characters: ASCII space, ideographic space, no-break space.
 SPACES = " \u3000\u00a0"
 _SPACE_RUN_RE = re.compile(f"[{SPACES}]+")
-_CJK_RUN_RE = re.compile(f"{CJK_CHAR}+")
 # A character of a Latin or digit token printed inside Chinese text: 2019-2020, 5G, 3.5%, 10:30.
 _LATIN_CHAR_RE = re.compile(r"[0-9A-Za-z.,:%/+\-]")
 
@@ -329,15 +328,6 @@ def is_wrapped_run(lines: Sequence[str], tolerance: int = 2) -> bool:
     widths = [display_width(line.strip(SPACES)) for line in head]
     inner = widths[1:] or widths
     return max(inner) - min(inner) <= tolerance and widths[0] <= max(inner) + tolerance and max(widths) <= 60
-
-
-def collapse_spaces(text: str) -> str:
-    """Collapse runs of spaces to one ASCII space and strip the ends."""
-    return _SPACE_RUN_RE.sub(" ", text).strip()
-
-
-def cjk_runs(text: str) -> list[str]:
-    return _CJK_RUN_RE.findall(text)
 
 
 def clean_paragraph(text: str) -> str:
