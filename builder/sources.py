@@ -427,7 +427,10 @@ def iter_article_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[str]
                 found.extend(
                     os.path.join(root, f)
                     for f in files
-                    if f.endswith(ARTICLE_SUFFIXES) and f not in SKIPPED_NAMES and not f.startswith(".")
+                    if f.endswith(ARTICLE_SUFFIXES)
+                    and f not in SKIPPED_NAMES
+                    and not f.startswith(".")
+                    and os.path.isfile(os.path.join(root, f))  # no FIFOs, sockets or broken links
                 )
             yield from sorted(found)
         else:
