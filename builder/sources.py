@@ -416,6 +416,11 @@ def _json_type(value: Any) -> str:
     )
 
 
+def is_file_or_link(path: str) -> bool:
+    """A regular file, or a symlink (a broken one is reported); never a FIFO that would block."""
+    return os.path.isfile(path) or os.path.islink(path)
+
+
 def iter_article_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[str]:
     """Files named directly, and `.md`/`.jsonl` files under folders, in a stable order."""
     for path in paths:
@@ -430,7 +435,7 @@ def iter_article_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[str]
                     if f.endswith(ARTICLE_SUFFIXES)
                     and f not in SKIPPED_NAMES
                     and not f.startswith(".")
-                    and os.path.isfile(os.path.join(root, f))  # no FIFOs, sockets or broken links
+                    and is_file_or_link(os.path.join(root, f))
                 )
             yield from sorted(found)
         else:
