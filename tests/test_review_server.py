@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -133,7 +133,6 @@ def test_newsset_review_serves_until_interrupted(page: Path, tmp_path: Path) -> 
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     try:
         first = proc.stdout.readline()
@@ -159,5 +158,10 @@ def test_newsset_review_usage_errors(tmp_path: Path) -> None:
     page.with_suffix(".json").write_text(RAW_PAGE.with_suffix(".json").read_text(encoding="utf-8"))
     unreadable = run("review", page, "--no-browser")
     assert unreadable.exit_code == 1 and f"{page}:1:1: cannot read the page" in unreadable.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = run("review", RAW_PAGE, "--no-browser", "--port", taken.getsockname()[1])
+    assert busy.exit_code == 2 and "cannot serve on 127.0.0.1:" in busy.stderr
     help_text = run("review", "--help").output
     assert "Example:" in help_text and "--no-browser" in help_text

@@ -8,6 +8,7 @@ session. The page itself is static HTML, JS and CSS shipped in the package.
 
 from __future__ import annotations
 
+import socket
 import threading
 import webbrowser
 from collections.abc import Callable
@@ -139,10 +140,12 @@ class ReviewServer:
     def __init__(self, session: Session, port: int = 0) -> None:
         hosts: set[str] = set()
         self.app = create_app(session, hosts)
-        self.server: BaseWSGIServer = make_server(
-            HOST, port, self.app, threaded=True, request_handler=QuietHandler
-        )
-        self.port = self.server.server_port
+        # Bound here rather than by werkzeug, which exits the process when the port is taken.
+        with socket.create_server((HOST, port)) as listener:  # OSError when the port is taken
+            self.port = listener.getsockname()[1]
+            self.server: BaseWSGIServer = make_server(
+                HOST, self.port, self.app, threaded=True, request_handler=QuietHandler, fd=listener.fileno()
+            )
         hosts.update({f"{HOST}:{self.port}", f"localhost:{self.port}"})
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
