@@ -408,6 +408,51 @@ def publish_command(release: str, repo_id: str, dry_run: bool) -> None:
         click.echo(f"Published {plan.release} as {url}, tagged {plan.tag}.")
 
 
+@cli.command("review")
+@click.argument("page", type=click.Path(dir_okay=False))
+@click.option(
+    "--articles",
+    default=DEFAULT_ARTICLES,
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="The folder the drafts are read from and saved to.",
+)
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=0, help="Port on 127.0.0.1.  [default: a free one]"
+)
+@click.option("--no-browser", is_flag=True, help="Do not open the page in a browser; just print its address.")
+def review_command(page: str, articles: str, port: int, no_browser: bool) -> None:
+    """Check and correct a page's drafts in the browser, against the raw page.
+
+    Serves a review page on 127.0.0.1 only: the raw lines coloured by the article and field
+    they went into, and one card per article with its fields, the extractor's confidence and
+    the validate diagnostics. Corrections: assign a byline, move lines, split and merge
+    articles, mark a title line, edit a field, undo. Save writes the files as extract does;
+    it refuses while errors remain (unless saved as a draft) and never overwrites a file
+    changed on disk since it was loaded. Page metadata comes from the sidecar PAGE.json.
+    Ctrl+C stops the server.
+
+    \b
+    Example:
+        newsset review raw/pinghu/2020/11/09/p01.txt
+        newsset review raw/pinghu/2020/11/09/p01.txt --articles drafts --port 8800 --no-browser
+    """
+    try:
+        from builder.review import server
+    except ImportError as err:
+        raise EnvironmentProblem(
+            f"newsset review needs the review extra ({err.name} is missing): pip install 'newsset[review]'"
+        ) from err
+    try:
+        server.run(page, articles, port, open_browser=not no_browser, echo=click.echo)
+    except MetadataError as err:
+        raise click.UsageError(str(err)) from err
+    except ExtractError as err:
+        raise click.ClickException(str(err)) from err
+    except OSError as err:
+        raise EnvironmentProblem(f"cannot serve on 127.0.0.1:{port}: {err.strerror or err}") from err
+
+
 def main() -> None:
     """Entry point: click handles usage errors (exit 2); an unexpected failure exits 2 too,
     with one line naming it instead of a traceback (NEWSSET_DEBUG=1 shows the traceback)."""

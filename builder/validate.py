@@ -23,7 +23,14 @@ from builder import bylines, neardup, rules, schema
 from builder.catalog import RULES
 from builder.diagnostics import ERROR, WARNING, Diagnostic
 from builder.progress import Progress
-from builder.sources import Source, iter_article_files, iter_file, record_at
+from builder.sources import (
+    Source,
+    iter_article_files,
+    iter_file,
+    read_markdown_text,
+    record_at,
+    to_markdown,
+)
 
 ID_PARTS = re.compile(r"^(?P<slug>.+)-(?P<date>\d{8})-(?P<page>[a-z0-9]+)-(?P<n>\d{2,})$")
 PAGE_LABEL = re.compile(r"^p(\d+)$")
@@ -404,6 +411,21 @@ def check_schema(src: Source) -> list[Diagnostic]:
 def check_record(src: Source) -> list[Diagnostic]:
     """Schema and content diagnostics of one record."""
     return check_schema(src) + rules.check(src)
+
+
+def validate_record(record: dict[str, Any], path: str = "<record>") -> list[Diagnostic]:
+    """What `newsset validate` says about one in-memory record, as the `.md` file it would be.
+
+    The record is rendered with the writer `extract` uses and read back, so lines and columns
+    are those of the file it would be saved as. Corpus rules (duplicates) need the whole
+    corpus and are not run.
+    """
+    text = to_markdown(record, schema.field_names())
+    result = read_markdown_text(path, text)
+    found = list(result.diagnostics)
+    for src in result.sources:
+        found.extend(check_record(src))
+    return sorted(found)
 
 
 @dataclass(frozen=True)

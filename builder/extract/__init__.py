@@ -53,6 +53,10 @@ class Extraction:
         """Input line number → what it went into."""
         return report.accounting(self.layout, [r["id"] for r in self.records])
 
+    def line_uses(self) -> list[report.LineUse]:
+        """What every input line went into, by article number and field (the review's map)."""
+        return report.line_uses(self.layout)
+
 
 def extract_text(page_text: str, meta: PageMeta, page: str = "<page>") -> Extraction:
     """Extract the articles of one page of raw text."""

@@ -83,19 +83,30 @@ def body_text(body: Body) -> str:
 
 def record(article: Article, meta: PageMeta) -> dict[str, Any]:
     """The draft record of an article, fields in schema order, absent ones left out."""
+    titles = dict(article.title.elements()) if article.title is not None else {}
+    return draft_record(meta, article.number, article.body, titles, article.byline)
+
+
+def draft_record(
+    meta: PageMeta,
+    number: int,
+    body: Body | None,
+    titles: dict[str, Element],
+    byline: BylineGroup | None,
+) -> dict[str, Any]:
+    """The record of article `number` from its parts (a body whose paragraphs are split)."""
     values: dict[str, Any] = {
-        "id": meta.article_id(article.number),
+        "id": meta.article_id(number),
         "source": meta.source,
         "date": meta.date,
         "page": meta.page,
         "section": meta.section,
-        "body": body_text(article.body),
+        "body": body_text(body) if body is not None else "",
     }
-    if article.title is not None:
-        for role, element in article.title.elements():
-            values[role] = title_text(element)
-    if article.byline is not None and article.byline.text:
-        values["byline"] = article.byline.text
+    for role, element in titles.items():
+        values[role] = title_text(element)
+    if byline is not None and byline.text:
+        values["byline"] = byline.text
     return {name: values[name] for name in schema.field_names() if values.get(name) is not None}
 
 

@@ -8,6 +8,7 @@ programs and `--report FILE`) and as text (on stderr).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from builder.extract.assembly import Article, Layout, confidence
@@ -32,25 +33,49 @@ def span(lines: list[Line]) -> list[int]:
     return [lines[0].number, lines[-1].number]
 
 
+UNATTRIBUTED = "unattributed byline"
+UNASSIGNED = "unassigned"
+
+
+@dataclass(frozen=True)
+class LineUse:
+    """What one input line went into: a field of an article (by its number), or no article.
+
+    `role` is `body`, `kicker`, `headline`, `subheadline` or `byline` for an article's line;
+    for a line in no article it is `unattributed byline` or `unassigned` (with the reason).
+    """
+
+    line: int
+    article: int | None
+    role: str
+    reason: str = ""
+
+
+def line_uses(layout: Layout) -> list[LineUse]:
+    """Every use of every input line, in line order (a line should have exactly one)."""
+    uses: list[LineUse] = []
+    for article in layout.articles:
+        uses.extend(LineUse(line.number, article.number, "body") for line in article.body.lines)
+        if article.byline is not None:
+            uses.extend(LineUse(line.number, article.number, "byline") for line in article.byline.lines)
+        if article.title is not None:
+            for role, element in article.title.elements():
+                uses.extend(LineUse(line.number, article.number, role) for line in element.lines)
+    for group in layout.unattributed:
+        uses.extend(LineUse(line.number, None, UNATTRIBUTED) for line in group.lines)
+    uses.extend(LineUse(s.line.number, None, UNASSIGNED, s.reason) for s in layout.unassigned)
+    return sorted(uses, key=lambda use: use.line)
+
+
 def accounting(layout: Layout, ids: list[str]) -> dict[int, list[str]]:
     """Every input line that was used, with what it went into (a line should have one use)."""
     uses: dict[int, list[str]] = {}
-
-    def add(lines: list[Line], use: str) -> None:
-        for line in lines:
-            uses.setdefault(line.number, []).append(use)
-
-    for article, record_id in zip(layout.articles, ids, strict=True):
-        add(article.body.lines, f"{record_id} body")
-        if article.byline is not None:
-            add(article.byline.lines, f"{record_id} byline")
-        if article.title is not None:
-            for role, element in article.title.elements():
-                add(element.lines, f"{record_id} {role}")
-    for group in layout.unattributed:
-        add(group.lines, "unattributed byline")
-    for skipped in layout.unassigned:
-        add([skipped.line], f"unassigned: {skipped.reason}")
+    for use in line_uses(layout):
+        if use.article is not None:
+            label = f"{ids[use.article - 1]} {use.role}"
+        else:
+            label = f"unassigned: {use.reason}" if use.role == UNASSIGNED else use.role
+        uses.setdefault(use.line, []).append(label)
     return uses
 
 
