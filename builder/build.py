@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +29,9 @@ from builder.diff import DIGESTS, record_digest
 SPLIT = "train"
 DATA_DIR = "data"
 SORT_FIELDS = ("date", "page", "id")
-# A column that travels with the rows until they are written: each record's JSONL line, made
-# from the record as validated (so nested objects keep their keys' order, as the JSON had it).
-LINE_COLUMN = "newsset:jsonl"
+# The column of a sorted run (builder/runs.py): each record's JSONL line, made from the record as
+# validated (so nested objects keep their keys' order, as the JSON had it).
+LINE_COLUMN = "jsonl"
 
 
 def sort_key(record: dict[str, Any]) -> tuple[Any, ...]:
@@ -51,20 +51,9 @@ def plain(record: dict[str, Any], names: Sequence[str] | None = None) -> dict[st
     return out
 
 
-def to_table(records: Sequence[dict[str, Any]], arrow_schema: pa.Schema | None = None) -> pa.Table:
-    """The records as an Arrow table of the schema's types (dates become date32)."""
-    arrow_schema = arrow_schema or schema.arrow_schema()
-    dates = {f.name for f in arrow_schema if pa.types.is_date32(f.type)}
-    rows = [
-        {k: dt.date.fromisoformat(v) if k in dates and isinstance(v, str) else v for k, v in r.items()}
-        for r in records
-    ]
-    return pa.Table.from_pylist(rows, schema=arrow_schema)
-
-
-def jsonl_table(data: bytes, longest: int, arrow_schema: pa.Schema | None = None) -> pa.Table:
-    """JSONL lines (plain records, `longest` bytes at most) as a table of the schema's types:
-    what `to_table` makes of the same records, read by pyarrow's JSON reader, which is faster.
+def jsonl_table(data: bytes, arrow_schema: pa.Schema | None = None) -> pa.Table:
+    """JSONL lines of plain records as one table of the schema's types, read by pyarrow's JSON
+    reader: the values `pa.Table.from_pylist` gives, many times faster.
 
     The reader takes dates as text; they are cast to date32 after.
     """
@@ -73,7 +62,7 @@ def jsonl_table(data: bytes, longest: int, arrow_schema: pa.Schema | None = None
     as_read = pa.schema([f.with_type(pa.string()) if f.name in dates else f for f in arrow_schema])
     table = pj.read_json(
         pa.BufferReader(data),
-        read_options=pj.ReadOptions(use_threads=False, block_size=max(1 << 20, longest + 1)),
+        read_options=pj.ReadOptions(use_threads=False, block_size=max(1 << 20, len(data) + 1)),
         parse_options=pj.ParseOptions(explicit_schema=as_read, unexpected_field_behavior="error"),
     )
     columns = [table.column(f.name).cast(f.type) for f in arrow_schema]
@@ -119,20 +108,29 @@ def parquet_writer(path: Path, arrow_schema: pa.Schema, settings: BuildConfig) -
     )
 
 
-def write_shard(row_groups: Iterable[pa.Table], parquet: Path, jsonl: Path, settings: BuildConfig) -> None:
-    """Write one shard from its row groups, each a table of the dataset's columns plus
-    `LINE_COLUMN`: the columns go to the Parquet file (one row group each), the lines to the
-    JSONL file. Each table holds at most `settings.row_group_rows` rows."""
+def write_shard(
+    row_groups: Iterable[list[str]],
+    parquet: Path,
+    jsonl: Path,
+    settings: BuildConfig,
+    observe: Callable[[pa.Table, list[str]], None] | None = None,
+) -> None:
+    """Write one shard from its row groups, each the JSONL lines of at most `row_group_rows`
+    records: the lines go to the JSONL file as they are, and the same bytes, read as the
+    schema's columns (`jsonl_table`), to the Parquet file as one row group. `observe` sees each
+    row group's table and lines."""
     writer = None
     try:
-        with jsonl.open("w", encoding="utf-8", newline="\n") as out:
-            for group in row_groups:
-                lines = group.column(LINE_COLUMN).to_pylist()
-                table = group.drop_columns([LINE_COLUMN]).combine_chunks()
+        with jsonl.open("wb") as out:
+            for lines in row_groups:
+                data = ("\n".join(lines) + "\n").encode("utf-8")
+                out.write(data)
+                table = jsonl_table(data)
+                if observe is not None:
+                    observe(table, lines)
                 if writer is None:
                     writer = parquet_writer(parquet, table.schema, settings)
                 writer.write_table(table, row_group_size=settings.row_group_rows)
-                out.write("\n".join(lines) + "\n")
     finally:
         if writer is not None:
             writer.close()
@@ -160,10 +158,6 @@ def table_records(table: pa.Table) -> list[dict[str, Any]]:
     """The rows of a table as plain records (dates as strings, absent fields left out)."""
     names = table.schema.names
     return [plain(row, names) for row in table.to_pylist()]
-
-
-def read_records(release: Path) -> list[dict[str, Any]]:
-    return table_records(read_table(release))
 
 
 class ReleaseRows:

@@ -12,7 +12,7 @@ million articles is compared without holding either side's records.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
@@ -52,8 +52,8 @@ class Changes:
 
     old_count: int
     new_count: int
-    added: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
+    added: Sequence[str] = field(default_factory=list)
+    removed: Sequence[str] = field(default_factory=list)
     changed: dict[str, list[str]] = field(default_factory=dict)
     schema_changes: list[FieldChange] = field(default_factory=list)
     dates: tuple[str, str] = ("", "")
@@ -86,8 +86,8 @@ class Changes:
         return {
             "old_count": self.old_count,
             "new_count": self.new_count,
-            "added": self.added,
-            "removed": self.removed,
+            "added": list(self.added),
+            "removed": list(self.removed),
             "changed": self.changed,
             "schema": [asdict(c) for c in self.schema_changes],
             "release_format": list(self.formats) if self.formats else None,
@@ -203,8 +203,40 @@ def compare_sides(
     return changes
 
 
-def sorted_ids(table: pa.Table) -> list[str]:
-    return table.column("id").take(pc.sort_indices(table.column("id"))).to_pylist()
+def sorted_ids(table: pa.Table) -> IdList:
+    ids = table.column("id").combine_chunks()
+    return IdList(ids.take(pc.sort_indices(ids)))
+
+
+class IdList(Sequence[str]):
+    """Ids kept as one Arrow array: a million take some 30 MB, not the 80 of Python strings.
+
+    A read-only list of str for everything else: it indexes, slices (to a list), iterates and
+    compares equal to a list of the same ids.
+    """
+
+    def __init__(self, ids: pa.Array) -> None:
+        self.ids = ids
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return self.ids[index].to_pylist()
+        return self.ids[index].as_py()
+
+    def __iter__(self) -> Iterator[str]:
+        for start in range(0, len(self.ids), 65536):
+            yield from self.ids[start : start + 65536].to_pylist()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or len(other) != len(self):
+            return False
+        return all(a == b for a, b in zip(self, other, strict=True))
+
+    def __repr__(self) -> str:
+        return repr(self[:10])[:-1] + (f", … {len(self)} in all]" if len(self) > 10 else "]")
 
 
 def changed_fields(candidates: pa.Table, old: Side, new: Side) -> dict[str, list[str]]:

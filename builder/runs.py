@@ -3,13 +3,15 @@
 `stage` is the build's one pass over the corpus: validate's units in worker processes, through
 `validate.check_units`, so the build checks exactly what `newsset validate` checks. Each worker
 also normalises the records of its unit (`validate.to_record`), sorts them by (date, page, id)
-and writes them to a *run* in a temporary folder: an Arrow IPC file of the rows (the dataset's
-columns and each record's JSONL line) and a small one of their keys (date, page, id, JSONL size
-and digest). A worker holds one unit's records; no process holds the corpus.
+and writes them to a *run* in a temporary folder: an Arrow IPC file of their JSONL lines and a
+small one of their keys (date, page, id, JSONL size and digest). A worker holds one unit's
+records; no process holds the corpus.
 
 `write_data` merges the runs: it reads the keys of all runs, a batch per run at a time, to put
 the rows in order and cut the shards, then writes the shards (a worker each) a row group at a
-time, taking each row group's rows from the runs. The card's statistics are counted on the way.
+time, taking each row group's lines from the runs; build.write_shard writes the lines to the
+JSONL shard and reads them as the schema's columns for the Parquet one. The card's statistics
+are counted on the way.
 """
 
 from __future__ import annotations
@@ -137,30 +139,34 @@ def stage_unit(unit: validate.Unit, folder: str, batch_bytes: int) -> validate.U
 
 
 def write_run(records: list[dict[str, Any]], folder: str, batch_bytes: int) -> Run:
-    """Sort plain records and write them as a run: rows in batches of about `batch_bytes`."""
+    """Sort plain records and write them as a run: their JSONL lines in batches of about
+    `batch_bytes`, and their keys."""
     names = schema.field_names()
     records.sort(key=build.sort_key)
     lines = [to_jsonl_line(r, names) for r in records]
     encoded = [line.encode("utf-8") for line in lines]
     sizes = [len(line) + 1 for line in encoded]
-    table = build.jsonl_table(b"\n".join(encoded) + b"\n", max(sizes))
-    keys = (
-        table.select(list(build.SORT_FIELDS))
-        .append_column("size", pa.array(sizes, pa.int64()))
-        .append_column("digest", pa.array([line_digest(line) for line in encoded], pa.binary(16)))
+    keys = pa.table(
+        {
+            "date": [str(r["date"]) for r in records],
+            "page": [r.get("page") for r in records],
+            "id": [r["id"] for r in records],
+            "size": pa.array(sizes, pa.int64()),
+            "digest": pa.array([line_digest(line) for line in encoded], pa.binary(16)),
+        }
     )
     del encoded
-    table = table.append_column(build.LINE_COLUMN, pa.array(lines, pa.string()))
+    rows = pa.table({build.LINE_COLUMN: pa.array(lines, pa.string())})
     handle, path = tempfile.mkstemp(dir=folder, prefix="run-", suffix=".arrow")
     os.close(handle)
     keys_path = path.removesuffix(".arrow") + ".keys.arrow"
     bounds = batch_bounds(sizes, batch_bytes)
-    with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+    with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, rows.schema) as writer:
         for start, stop in bounds:
-            writer.write_table(table.slice(start, stop - start))
+            writer.write_table(rows.slice(start, stop - start))
     with pa.OSFile(keys_path, "wb") as sink, pa.ipc.new_file(sink, keys.schema) as writer:
         writer.write_table(keys, max_chunksize=KEY_BATCH)
-    span = (records[0]["date"], records[-1]["date"])
+    span = (str(records[0]["date"]), str(records[-1]["date"]))
     return Run(path, keys_path, tuple(stop - start for start, stop in bounds), span)
 
 
@@ -240,18 +246,15 @@ def merge(runs: Sequence[Run]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def keys_of(index: int, run: Run) -> Iterator[tuple[tuple[Any, ...], int, int]]:
-    """((date, no page, page, id), run index, size) of each row of a run, in its order.
-
-    build.sort_key on the rows' Arrow values: a date32 orders as its YYYY-MM-DD text.
-    """
+    """(build.sort_key of the row, run index, JSONL size) of each row of a run, in its order."""
     for b in range(-(-run.count // KEY_BATCH)):
         batch = read_batch(run.keys, b)
-        days = batch.column("date").cast(pa.int32()).to_pylist()
+        dates = batch.column("date").to_pylist()
         pages = batch.column("page").to_pylist()
         ids = batch.column("id").to_pylist()
         sizes = batch.column("size").to_pylist()
-        for day, page, record_id, size in zip(days, pages, ids, sizes, strict=True):
-            yield (day, page is None, page or 0, record_id), index, size
+        for date, page, record_id, size in zip(dates, pages, ids, sizes, strict=True):
+            yield (date, page is None, page or 0, record_id), index, size
 
 
 @dataclass(frozen=True)
@@ -294,32 +297,31 @@ def write_shard(job: ShardJob) -> card.Tally:
     """Write one shard (build.write_shard) from its rows in the runs; count them for the card."""
     tally = card.Tally()
 
-    def counted(groups: Iterator[pa.Table]) -> Iterator[pa.Table]:
-        for group in groups:
-            if tally.example is None and group.num_rows:
-                tally.example = json.loads(group.column(build.LINE_COLUMN)[0].as_py())
-            tally.add(group)
-            yield group
+    def observe(table: pa.Table, lines: list[str]) -> None:
+        if tally.example is None:
+            tally.example = json.loads(lines[0])
+        tally.add(table)
 
     folder = Path(job.data_dir)
     readers = [RunReader(run, start) for run, start in zip(job.runs, job.starts, strict=True)]
     build.write_shard(
-        counted(row_groups(readers, job.order, job.settings.row_group_rows)),
+        row_groups(readers, job.order, job.settings.row_group_rows),
         folder / build.shard_name(job.index, job.count, "parquet"),
         folder / build.shard_name(job.index, job.count, "jsonl"),
         job.settings,
+        observe,
     )
     return tally
 
 
-def row_groups(readers: Sequence[RunReader], order: np.ndarray, size: int) -> Iterator[pa.Table]:
-    """Tables of `size` rows in `order`: each takes its rows from the runs, then puts them in order."""
+def row_groups(readers: Sequence[RunReader], order: np.ndarray, size: int) -> Iterator[list[str]]:
+    """The lines of `size` rows at a time, in `order`: each group's rows are taken from the runs,
+    then put in order."""
     for at in range(0, len(order), size):
         part = order[at : at + size]
         counts = np.bincount(part, minlength=len(readers))
-        used = np.flatnonzero(counts)
-        table = pa.concat_tables(readers[i].take(int(counts[i])) for i in used)
-        by_run = np.argsort(part, kind="stable")  # the table's rows: the part's, grouped by run
+        lines = pa.concat_tables(readers[i].take(int(counts[i])) for i in np.flatnonzero(counts))
+        by_run = np.argsort(part, kind="stable")  # the lines: the part's rows, grouped by run
         position = np.empty_like(by_run)
         position[by_run] = np.arange(len(part))
-        yield table.take(position)
+        yield lines.column(build.LINE_COLUMN).take(position).to_pylist()

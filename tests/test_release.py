@@ -149,8 +149,8 @@ import builder.build as build
 
 write = build.write_shard
 
-def write_then_stall(row_groups, parquet, jsonl, settings):
-    write(row_groups, parquet, jsonl, settings)
+def write_then_stall(row_groups, parquet, *args, **kwargs):
+    write(row_groups, parquet, *args, **kwargs)
     print("wrote", parquet.name, flush=True)
     time.sleep(120)
 
