@@ -199,8 +199,8 @@ def build_command(
     release format (new files beside the data) → minor, corrections → patch. A version that
     exists is refused; so is one too small for the change, unless --force. A corpus with
     errors is refused and its errors printed. The build streams: records are spilled to sorted
-    runs under TMPDIR (about twice the corpus's size) and merged, so memory does not grow with
-    the corpus.
+    runs under TMPDIR (about the size of the corpus as JSONL) and merged, so memory holds batches
+    of records, never the corpus.
     Exit code: 0 built (or reproduced), 1 refused or not reproduced, 2 usage or config error.
 
     \b

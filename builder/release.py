@@ -233,7 +233,7 @@ def build_release(
             check_changelog_free(Path(changelog), todo.version)
         tmp = dataset_dir / f".{todo.version}.tmp-{os.getpid()}"
         try:
-            files = write_release(tmp, todo, config, jobs_for(jobs, corpus))
+            files = write_release(tmp, todo, config, jobs_for(jobs, corpus), progress)
             os.rename(tmp, target)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -255,11 +255,13 @@ def refuse_existing(target: Path) -> None:
         raise ReleaseError(f"{target} already exists: a release is never rebuilt; choose a new version")
 
 
-def write_release(folder: Path, todo: Plan, config: Config, jobs: int = 1) -> list[str]:
+def write_release(
+    folder: Path, todo: Plan, config: Config, jobs: int = 1, progress: bool | None = None
+) -> list[str]:
     """Write every file of a release into `folder`: data, schema copy, plots, card, Croissant and
     Data Package metadata, then the checksums."""
     folder.mkdir(parents=True)
-    stats = runs.write_data(todo.corpus.runs, folder / build.DATA_DIR, config.build, jobs)
+    stats = runs.write_data(todo.corpus.runs, folder / build.DATA_DIR, config.build, jobs, progress)
     shutil.copyfile(schema.schema_path(), folder / SCHEMA_COPY)
     stats.write_plots(folder)
     info = card.measure(folder)

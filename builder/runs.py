@@ -34,6 +34,7 @@ import pyarrow as pa
 from builder import build, card, schema, validate, workers
 from builder.config import BuildConfig
 from builder.diff import DIGESTS, line_digest
+from builder.progress import Progress
 from builder.sources import to_jsonl_line
 
 RUN_BYTES = 8 << 20  # input per unit, so per run: what one worker holds in memory
@@ -270,7 +271,13 @@ class ShardJob:
     settings: BuildConfig
 
 
-def write_data(runs: Sequence[Run], data_dir: Path, settings: BuildConfig, jobs: int = 1) -> card.Stats:
+def write_data(
+    runs: Sequence[Run],
+    data_dir: Path,
+    settings: BuildConfig,
+    jobs: int = 1,
+    progress: bool | None = None,
+) -> card.Stats:
     """Merge the runs into the Parquet and JSONL shards; return the card's statistics.
 
     The shards are cut by build.plan_shards from the merged rows' sizes, then written by
@@ -278,7 +285,7 @@ def write_data(runs: Sequence[Run], data_dir: Path, settings: BuildConfig, jobs:
     """
     data_dir.mkdir(parents=True, exist_ok=True)
     order, sizes = merge(runs)
-    shards = build.plan_shards(sizes.tolist(), settings.max_shard_bytes)
+    shards = build.plan_shards(sizes, settings.max_shard_bytes)
     taken = np.zeros(len(runs), dtype=np.int64)
     todo = []
     for index, rng in enumerate(shards):
@@ -288,8 +295,11 @@ def write_data(runs: Sequence[Run], data_dir: Path, settings: BuildConfig, jobs:
         )
         taken += np.bincount(part, minlength=len(runs))
     tally = card.Tally()
-    for part_tally in workers.imap(write_shard, todo, min(jobs, len(todo))):
+    shown = Progress(int(sizes.sum()), label="written", enabled=progress)
+    for rng, part_tally in zip(shards, workers.imap(write_shard, todo, min(jobs, len(todo))), strict=True):
         tally.update(part_tally)
+        shown.update(2, len(rng), int(sizes[rng.start : rng.stop].sum()))
+    shown.close()
     return tally.stats()
 
 
