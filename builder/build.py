@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 import pyarrow.parquet as pq
 
-from builder import schema
+from builder import schema, workers
 from builder.config import BuildConfig
 from builder.diff import DIGESTS, record_digest
 
@@ -160,30 +161,35 @@ def table_records(table: pa.Table) -> list[dict[str, Any]]:
     return [plain(row, names) for row in table.to_pylist()]
 
 
+DIGEST_GROUPS = 32  # row groups one worker digests at a time
+
+
 class ReleaseRows:
     """A release's records read a row group at a time: a side of a comparison (diff.Side).
 
-    A record's place (`at`) is its row number in the release, shards in order.
+    A record's place (`at`) is its row number in the release, shards in order. The digests are
+    computed by `jobs` processes (all cores for a big release by default).
     """
 
-    def __init__(self, release: Path) -> None:
-        self.files = [pq.ParquetFile(path) for path in shard_files(release, "parquet")]
-        if not self.files:
+    def __init__(self, release: Path, jobs: int | None = None) -> None:
+        self.paths = shard_files(release, "parquet")
+        if not self.paths:
             raise FileNotFoundError(f"{release / DATA_DIR}: no Parquet shards")
+        self.files = [pq.ParquetFile(path) for path in self.paths]
         groups = [(f, g) for f in range(len(self.files)) for g in range(self.files[f].num_row_groups)]
         sizes = [self.files[f].metadata.row_group(g).num_rows for f, g in groups]
         self.groups = groups
         self.starts = np.cumsum([0, *sizes])
+        self.jobs = jobs
 
     def digests(self) -> pa.Table:
-        parts = [DIGESTS.empty_table()]
-        for index in range(len(self.groups)):
-            table = self.read_group(index)
-            rows = table_records(table)
-            at = np.arange(self.starts[index], self.starts[index + 1], dtype=np.int64)
-            columns = [table.column("id"), pa.array([record_digest(r) for r in rows], pa.binary(16)), at]
-            parts.append(pa.Table.from_arrays(columns, schema=DIGESTS))
-        return pa.concat_tables(parts)
+        tasks = [
+            (str(self.paths[f]), g, min(g + DIGEST_GROUPS, self.files[f].num_row_groups), int(self.starts[i]))
+            for i, (f, g) in enumerate(self.groups)
+            if g % DIGEST_GROUPS == 0
+        ]
+        jobs = self.jobs if self.jobs is not None else min(os.cpu_count() or 1, len(tasks))
+        return pa.concat_tables([DIGESTS.empty_table(), *workers.imap(group_digests, tasks, jobs)])
 
     def read_group(self, index: int) -> pa.Table:
         f, g = self.groups[index]
@@ -203,6 +209,21 @@ class ReleaseRows:
         ends = [pc.min_max(f.read(columns=["date"]).column("date")) for f in self.files]
         first, last = min(e["min"].as_py() for e in ends), max(e["max"].as_py() for e in ends)
         return first.isoformat(), last.isoformat()
+
+
+def group_digests(task: tuple[str, int, int, int]) -> pa.Table:
+    """Ids, digests and places of row groups [first, stop) of one shard, whose first row is row
+    `at` of the release."""
+    path, first, stop, at = task
+    shard = pq.ParquetFile(path)
+    parts = []
+    for group in range(first, stop):
+        table = shard.read_row_group(group)
+        digests = pa.array([record_digest(r) for r in table_records(table)], pa.binary(16))
+        places = pa.array(np.arange(at, at + table.num_rows, dtype=np.int64))
+        parts.append(pa.Table.from_arrays([table.column("id"), digests, places], schema=DIGESTS))
+        at += table.num_rows
+    return pa.concat_tables(parts)
 
 
 def read_jsonl_records(path: Path) -> list[dict[str, Any]]:

@@ -192,7 +192,9 @@ def compare_sides(
     if old is None:
         return changes
     before = old.digests()
-    both = after.join(before, "id", join_type="full outer", left_suffix="_new", right_suffix="_old")
+    both = after.join(
+        before, "id", join_type="full outer", left_suffix="_new", right_suffix="_old", use_threads=False
+    )
     del after, before
     in_new, in_old = pc.is_valid(both["digest_new"]), pc.is_valid(both["digest_old"])
     differ = pc.and_(pc.and_(in_new, in_old), pc.not_equal(both["digest_new"], both["digest_old"]))

@@ -182,11 +182,12 @@ def plan(
     version: str | None = None,
     bump: str | None = None,
     force: bool = False,
+    jobs: int | None = None,
 ) -> Plan:
     """Compare the validated corpus with the previous release and choose the version."""
     schema_doc = schema.load()
     try:
-        old_rows = build.ReleaseRows(previous[1]) if previous else None
+        old_rows = build.ReleaseRows(previous[1], jobs) if previous else None
         old_schema = release_schema(previous[1]) if previous else None
         old_format = release_format(previous[1]) if previous else layout.RELEASE_FORMAT
         changes = compare_sides(old_rows, corpus, old_schema, schema_doc, (old_format, layout.RELEASE_FORMAT))
@@ -226,7 +227,7 @@ def build_release(
         dataset_dir = Path(out) / config.dataset.name
         if version:
             refuse_existing(dataset_dir / version)
-        todo = plan(corpus, latest(dataset_dir), version, bump, force)
+        todo = plan(corpus, latest(dataset_dir), version, bump, force, jobs)
         target = dataset_dir / todo.version
         refuse_existing(target)
         if changelog is not None:

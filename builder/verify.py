@@ -341,7 +341,7 @@ def check_reproduces(
         if not corpus.count:
             raise ReleaseError("no articles found to build from")
         version = parse_version(folder.name)
-        todo = plan(corpus, latest(folder.parent, below=version), version=folder.name, force=True)
+        todo = plan(corpus, latest(folder.parent, below=version), folder.name, force=True, jobs=jobs)
         with tempfile.TemporaryDirectory(prefix="newsset-check-") as tmp:
             rebuilt = Path(tmp) / folder.name
             write_release(rebuilt, todo, config, jobs_for(jobs, corpus))
