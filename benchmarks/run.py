@@ -8,7 +8,7 @@ goals are stated against (a plain `jsonschema` loop, `frictionless validate`, or
 orjson + jsonschema-rs, pyarrow's JSON reader + Parquet writer, and the `datasets` route). The
 table gives seconds, records/s, MB/s, memory and the ratios. Memory is given twice: the peak RSS
 of the largest single process (getrusage), and the peak of the whole process tree (the command
-and its worker processes) sampled every 50 ms as the sum of their PSS, which counts the pages
+and its worker processes) sampled every 0.2 s as the sum of their PSS, which counts the pages
 that forked workers share once (Linux only; "n/a" elsewhere).
 
 `--sizes` runs newsset validate and build on corpora of several sizes and prints one table, to
@@ -34,6 +34,7 @@ sys.path.insert(0, str(REPO))
 from benchmarks import synth  # noqa: E402
 
 SCHEMA = REPO / "schema" / "article.schema.json"
+INTERVAL = 0.2  # seconds between samples of a process tree's memory: reading PSS costs time
 
 # Each anchor is a small program run as `python -c`, with the corpus path as argv[1].
 JSONSCHEMA_LOOP = f"""
@@ -114,7 +115,7 @@ def tree_pss_kb(pid: int) -> int:
 
 
 class TreeSampler(threading.Thread):
-    """Samples the memory of a process tree every 50 ms and keeps the peak."""
+    """Samples the memory of a process tree every INTERVAL seconds and keeps the peak."""
 
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
@@ -122,7 +123,7 @@ class TreeSampler(threading.Thread):
         self.works = Path(f"/proc/{pid}/smaps_rollup").exists()
 
     def run(self) -> None:
-        while self.works and not self.done.wait(0.05):
+        while self.works and not self.done.wait(INTERVAL):
             self.peak_kb = max(self.peak_kb, tree_pss_kb(self.pid))
 
 

@@ -132,6 +132,8 @@ def write_shard(
                 if writer is None:
                     writer = parquet_writer(parquet, table.schema, settings)
                 writer.write_table(table, row_group_size=settings.row_group_rows)
+                del table
+                pa.default_memory_pool().release_unused()  # Arrow's allocator keeps it otherwise
     finally:
         if writer is not None:
             writer.close()

@@ -64,13 +64,16 @@ def arrow_size(path: Path) -> tuple[int, int]:
     """Rows and Arrow bytes of one Parquet file, as `pq.read_table(path)` would hold it.
 
     The dataset scanner is what `pq.read_table` reads with: it cuts the same batches, so the
-    sum of their sizes is the size of that table. Without read-ahead it holds one batch.
+    sum of their sizes is the size of that table. Without read-ahead it holds one batch, and
+    Arrow's allocator is asked to give back what each batch used.
     """
     rows = nbytes = 0
     scan = ds.dataset(path, format="parquet")
     for batch in scan.to_batches(batch_readahead=0, fragment_readahead=0, use_threads=False):
         rows += batch.num_rows
         nbytes += batch.nbytes
+        del batch
+        pa.default_memory_pool().release_unused()
     return rows, nbytes
 
 
