@@ -18,6 +18,7 @@ from typing import Any
 from builder.text import unbalanced_brackets
 
 REPO = Path(__file__).resolve().parent.parent
+DATELINE = "本报讯"
 SECTIONS = ["要闻", "综合", "民生", "经济", "文体", "社会", "乡镇", "副刊"]
 ROLES = [("记者", "reporter"), ("通讯员", "correspondent"), ("摄影", "photographer")]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
@@ -27,11 +28,14 @@ GIVEN = (
 
 
 def sentences() -> list[str]:
-    """Sentences of the bundled corpus, split after 。！？."""
+    """Sentences of the bundled corpus, split after 。！？, without a paragraph's dateline
+    (`本报讯 `): inside a paragraph its space would be a stray one (C209), and `record` puts a
+    dateline where it belongs, at the start of the body."""
     out: list[str] = []
     for path in sorted((REPO / "articles").rglob("*.md")):
         body = path.read_text(encoding="utf-8").split("---\n", 2)[2]
         found = re.findall(r"[^。！？\n]+[。！？]”?", body)
+        found = [s.removeprefix(f"{DATELINE} ") for s in found]
         out.extend(s for s in found if len(s) > 6 and not unbalanced_brackets(s))
     return out
 
@@ -63,7 +67,7 @@ def record(rng: random.Random, n: int, pool: list[str], day: date) -> dict[str, 
     paragraphs = []
     for _ in range(rng.randint(4, 9)):
         paragraphs.append("".join(rng.choice(pool) for _ in range(rng.randint(2, 6))))
-    paragraphs[0] = "本报讯 " + paragraphs[0]
+    paragraphs[0] = f"{DATELINE} " + paragraphs[0]
     names = [
         rng.choice(SURNAMES) + "".join(rng.sample(GIVEN, rng.choice([1, 2])))
         for _ in range(rng.randint(1, 3))

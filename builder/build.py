@@ -2,7 +2,9 @@
 
 Rows are sorted by (date, page, id); shards are cut by the records' size so that no shard grows
 without bound, and the JSONL shards hold exactly the rows of the Parquet shard of the same number.
-Nothing written depends on the clock or the machine: the same records give the same bytes.
+A shard is written a row group at a time (builder/runs.py brings the rows in order), so memory
+holds one row group, not the shard. Nothing written depends on the clock or the machine: the
+same records give the same bytes.
 """
 
 from __future__ import annotations
@@ -10,20 +12,27 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+import os
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pj
 import pyarrow.parquet as pq
 
-from builder import schema
+from builder import schema, workers
 from builder.config import BuildConfig
-from builder.sources import to_jsonl_line
+from builder.diff import DIGESTS, record_digest
 
 SPLIT = "train"
 DATA_DIR = "data"
 SORT_FIELDS = ("date", "page", "id")
+# The column of a sorted run (builder/runs.py): each record's JSONL line, made from the record as
+# validated (so nested objects keep their keys' order, as the JSON had it).
+LINE_COLUMN = "jsonl"
 
 
 def sort_key(record: dict[str, Any]) -> tuple[Any, ...]:
@@ -43,29 +52,38 @@ def plain(record: dict[str, Any], names: Sequence[str] | None = None) -> dict[st
     return out
 
 
-def to_table(records: Sequence[dict[str, Any]], arrow_schema: pa.Schema | None = None) -> pa.Table:
-    """The records as an Arrow table of the schema's types (dates become date32)."""
+def jsonl_table(data: bytes, arrow_schema: pa.Schema | None = None) -> pa.Table:
+    """JSONL lines of plain records as one table of the schema's types, read by pyarrow's JSON
+    reader: the values `pa.Table.from_pylist` gives, many times faster.
+
+    The reader takes dates as text; they are cast to date32 after.
+    """
     arrow_schema = arrow_schema or schema.arrow_schema()
-    dates = {f.name for f in arrow_schema if pa.types.is_date32(f.type)}
-    rows = [
-        {k: dt.date.fromisoformat(v) if k in dates and isinstance(v, str) else v for k, v in r.items()}
-        for r in records
-    ]
-    return pa.Table.from_pylist(rows, schema=arrow_schema)
+    dates = [f.name for f in arrow_schema if pa.types.is_date32(f.type)]
+    as_read = pa.schema([f.with_type(pa.string()) if f.name in dates else f for f in arrow_schema])
+    table = pj.read_json(
+        pa.BufferReader(data),
+        read_options=pj.ReadOptions(use_threads=False, block_size=max(1 << 20, len(data) + 1)),
+        parse_options=pj.ParseOptions(explicit_schema=as_read, unexpected_field_behavior="error"),
+    )
+    columns = [table.column(f.name).cast(f.type) for f in arrow_schema]
+    return pa.Table.from_arrays(columns, schema=arrow_schema).combine_chunks()
 
 
-def plan_shards(records: Sequence[dict[str, Any]], max_bytes: int) -> list[range]:
-    """Consecutive row ranges whose JSON size stays under `max_bytes` (a shard has at least one row)."""
+def plan_shards(sizes: Sequence[int] | np.ndarray, max_bytes: int) -> list[range]:
+    """Consecutive row ranges whose JSON size stays under `max_bytes` (a shard has at least one row).
+
+    `sizes` are the rows' JSONL sizes in bytes, newline included, in row order. Each shard
+    takes as many rows as fit, so the cut needs only the running total of the sizes.
+    """
+    total = np.concatenate([[0], np.cumsum(np.asarray(sizes, dtype=np.int64))])
     shards: list[range] = []
-    start, size = 0, 0
-    for i, record in enumerate(records):
-        n = len(to_jsonl_line(record, schema.field_names()).encode("utf-8")) + 1
-        if i > start and size + n > max_bytes:
-            shards.append(range(start, i))
-            start, size = i, 0
-        size += n
-    if len(records) > start:
-        shards.append(range(start, len(records)))
+    start = 0
+    while start < len(total) - 1:
+        stop = int(np.searchsorted(total, total[start] + max_bytes, side="right")) - 1
+        stop = max(stop, start + 1)
+        shards.append(range(start, stop))
+        start = stop
     return shards
 
 
@@ -73,30 +91,17 @@ def shard_name(index: int, count: int, suffix: str) -> str:
     return f"{SPLIT}-{index:05d}-of-{count:05d}.{suffix}"
 
 
-def write_data(records: Sequence[dict[str, Any]], data_dir: Path, settings: BuildConfig) -> list[Path]:
-    """Write the sorted records as Parquet and JSONL shards; return the files written."""
-    rows = sorted(records, key=sort_key)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    shards = plan_shards(rows, settings.max_shard_bytes)
-    written = []
-    for index, rng in enumerate(shards):
-        part = rows[rng.start : rng.stop]
-        parquet = data_dir / shard_name(index, len(shards), "parquet")
-        write_parquet_shard(to_table(part), parquet, settings)
-        jsonl = data_dir / shard_name(index, len(shards), "jsonl")
-        write_jsonl_shard(part, jsonl)
-        written += [parquet, jsonl]
-    return written
+def parquet_writer(path: Path, arrow_schema: pa.Schema, settings: BuildConfig) -> pq.ParquetWriter:
+    """zstd, statistics, the sort order declared; nothing clock-dependent.
 
-
-def write_parquet_shard(table: pa.Table, path: Path, settings: BuildConfig) -> None:
-    """zstd, bounded row groups, statistics, the sort order declared; nothing clock-dependent."""
-    names = table.schema.names
+    The options are `pq.write_table`'s, so that writing a shard one row group at a time gives
+    the bytes that writing it as one table with `row_group_size` gives.
+    """
+    names = arrow_schema.names
     order = [pq.SortingColumn(names.index(n), descending=False, nulls_first=False) for n in SORT_FIELDS]
-    pq.write_table(
-        table,
+    return pq.ParquetWriter(
         path,
-        row_group_size=settings.row_group_rows,
+        arrow_schema,
         compression="zstd",
         compression_level=settings.zstd_level,
         write_statistics=True,
@@ -104,12 +109,34 @@ def write_parquet_shard(table: pa.Table, path: Path, settings: BuildConfig) -> N
     )
 
 
-def write_jsonl_shard(records: Iterable[dict[str, Any]], path: Path) -> None:
-    """One record per line, UTF-8 as is (no \\u escapes), absent fields left out."""
-    names = schema.field_names()
-    with path.open("w", encoding="utf-8", newline="\n") as out:
-        for record in records:
-            out.write(to_jsonl_line(record, names) + "\n")
+def write_shard(
+    row_groups: Iterable[list[str]],
+    parquet: Path,
+    jsonl: Path,
+    settings: BuildConfig,
+    observe: Callable[[pa.Table, list[str]], None] | None = None,
+) -> None:
+    """Write one shard from its row groups, each the JSONL lines of at most `row_group_rows`
+    records: the lines go to the JSONL file as they are, and the same bytes, read as the
+    schema's columns (`jsonl_table`), to the Parquet file as one row group. `observe` sees each
+    row group's table and lines."""
+    writer = None
+    try:
+        with jsonl.open("wb") as out:
+            for lines in row_groups:
+                data = ("\n".join(lines) + "\n").encode("utf-8")
+                out.write(data)
+                table = jsonl_table(data)
+                if observe is not None:
+                    observe(table, lines)
+                if writer is None:
+                    writer = parquet_writer(parquet, table.schema, settings)
+                writer.write_table(table, row_group_size=settings.row_group_rows)
+                del table
+                pa.default_memory_pool().release_unused()  # Arrow's allocator keeps it otherwise
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def shard_files(release: Path, suffix: str) -> list[Path]:
@@ -136,8 +163,69 @@ def table_records(table: pa.Table) -> list[dict[str, Any]]:
     return [plain(row, names) for row in table.to_pylist()]
 
 
-def read_records(release: Path) -> list[dict[str, Any]]:
-    return table_records(read_table(release))
+DIGEST_GROUPS = 32  # row groups one worker digests at a time
+
+
+class ReleaseRows:
+    """A release's records read a row group at a time: a side of a comparison (diff.Side).
+
+    A record's place (`at`) is its row number in the release, shards in order. The digests are
+    computed by `jobs` processes (all cores for a big release by default).
+    """
+
+    def __init__(self, release: Path, jobs: int | None = None) -> None:
+        self.paths = shard_files(release, "parquet")
+        if not self.paths:
+            raise FileNotFoundError(f"{release / DATA_DIR}: no Parquet shards")
+        self.files = [pq.ParquetFile(path) for path in self.paths]
+        groups = [(f, g) for f in range(len(self.files)) for g in range(self.files[f].num_row_groups)]
+        sizes = [self.files[f].metadata.row_group(g).num_rows for f, g in groups]
+        self.groups = groups
+        self.starts = np.cumsum([0, *sizes])
+        self.jobs = jobs
+
+    def digests(self) -> pa.Table:
+        tasks = [
+            (str(self.paths[f]), g, min(g + DIGEST_GROUPS, self.files[f].num_row_groups), int(self.starts[i]))
+            for i, (f, g) in enumerate(self.groups)
+            if g % DIGEST_GROUPS == 0
+        ]
+        jobs = self.jobs if self.jobs is not None else min(os.cpu_count() or 1, len(tasks))
+        return pa.concat_tables([DIGESTS.empty_table(), *workers.imap(group_digests, tasks, jobs)])
+
+    def read_group(self, index: int) -> pa.Table:
+        f, g = self.groups[index]
+        return self.files[f].read_row_group(g)
+
+    def records_at(self, at: Sequence[int]) -> list[dict[str, Any]]:
+        where = np.searchsorted(self.starts, at, side="right") - 1
+        out: list[dict[str, Any]] = []
+        cached: tuple[int, list[dict[str, Any]]] = (-1, [])
+        for place, index in zip(at, where.tolist(), strict=True):
+            if cached[0] != index:
+                cached = (index, table_records(self.read_group(index)))
+            out.append(cached[1][place - int(self.starts[index])])
+        return out
+
+    def span(self) -> tuple[str, str]:
+        ends = [pc.min_max(f.read(columns=["date"]).column("date")) for f in self.files]
+        first, last = min(e["min"].as_py() for e in ends), max(e["max"].as_py() for e in ends)
+        return first.isoformat(), last.isoformat()
+
+
+def group_digests(task: tuple[str, int, int, int]) -> pa.Table:
+    """Ids, digests and places of row groups [first, stop) of one shard, whose first row is row
+    `at` of the release."""
+    path, first, stop, at = task
+    shard = pq.ParquetFile(path)
+    parts = []
+    for group in range(first, stop):
+        table = shard.read_row_group(group)
+        digests = pa.array([record_digest(r) for r in table_records(table)], pa.binary(16))
+        places = pa.array(np.arange(at, at + table.num_rows, dtype=np.int64))
+        parts.append(pa.Table.from_arrays([table.column("id"), digests, places], schema=DIGESTS))
+        at += table.num_rows
+    return pa.concat_tables(parts)
 
 
 def read_jsonl_records(path: Path) -> list[dict[str, Any]]:

@@ -11,12 +11,15 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
 import yaml
 
 from builder import build, layout, plots, schema
@@ -42,16 +45,36 @@ class DataInfo:
 def measure(release: Path, shards: Sequence[tuple[Path, pa.Table]] | None = None) -> DataInfo:
     """Sizes and counts of a release's data files (paths relative to the release).
 
-    `num_bytes` is the Arrow size of the tables in memory, as `datasets` counts a split.
+    `num_bytes` is the Arrow size of the tables in memory, as `datasets` counts a split. Without
+    `shards` the files are read a batch at a time, never whole.
     """
-    shards = build.read_shards(release) if shards is None else shards
+    paths = [p for p, _ in shards] if shards is not None else build.shard_files(release, "parquet")
+    sizes = [(t.num_rows, t.nbytes) for _, t in shards] if shards is not None else map(arrow_size, paths)
+    rows, nbytes = (sum(column) for column in zip(*sizes, strict=True)) if paths else (0, 0)
     return DataInfo(
-        parquet=[p.relative_to(release).as_posix() for p, _ in shards],
+        parquet=[p.relative_to(release).as_posix() for p in paths],
         jsonl=[p.relative_to(release).as_posix() for p in build.shard_files(release, "jsonl")],
-        num_examples=sum(t.num_rows for _, t in shards),
-        num_bytes=sum(t.nbytes for _, t in shards),
-        download_size=sum(p.stat().st_size for p, _ in shards),
+        num_examples=rows,
+        num_bytes=nbytes,
+        download_size=sum(p.stat().st_size for p in paths),
     )
+
+
+def arrow_size(path: Path) -> tuple[int, int]:
+    """Rows and Arrow bytes of one Parquet file, as `pq.read_table(path)` would hold it.
+
+    The dataset scanner is what `pq.read_table` reads with: it cuts the same batches, so the
+    sum of their sizes is the size of that table. Without read-ahead it holds one batch, and
+    Arrow's allocator is asked to give back what each batch used.
+    """
+    rows = nbytes = 0
+    scan = ds.dataset(path, format="parquet")
+    for batch in scan.to_batches(batch_readahead=0, fragment_readahead=0, use_threads=False):
+        rows += batch.num_rows
+        nbytes += batch.nbytes
+        del batch
+        pa.default_memory_pool().release_unused()
+    return rows, nbytes
 
 
 def dataset_info(info: DataInfo, schema_doc: dict[str, Any]) -> dict[str, Any]:
@@ -126,7 +149,7 @@ def render(
     version: str,
     info: DataInfo,
     schema_doc: dict[str, Any],
-    records: Sequence[dict[str, Any]],
+    stats: Stats,
     changelog: str,
 ) -> str:
     """The whole card: YAML front matter, then the sections of the Hugging Face card template."""
@@ -137,19 +160,19 @@ def render(
     parts = [
         f"{FENCE}\n{meta}{FENCE}",
         f"# {config.pretty_name}",
-        summary(config, version, info, records),
+        summary(config, version, info, stats.span),
         "## How to load\n\n" + how_to_load(release_path(config, version)),
         "## Dataset structure",
         "### Data fields\n\n" + field_table(schema_doc, arrow),
         "### Example record\n\nThe first record of the `train` split, as in the JSONL files:\n\n"
         + "```json\n"
-        + json.dumps(records[0], ensure_ascii=False, indent=2)
+        + json.dumps(stats.example, ensure_ascii=False, indent=2)
         + "\n```",
         "### Files\n\n" + files_section(info),
-        "## Statistics\n\n" + statistics(Stats.of(records)),
+        "## Statistics\n\n" + statistics(stats),
         "## Source data and curation\n\n" + config.source.strip() + "\n\n" + config.curation.strip(),
         "## Licensing\n\n" + config.licensing.strip(),
-        "## Citation\n\n```bibtex\n" + bibtex(config, version, records) + "\n```",
+        "## Citation\n\n```bibtex\n" + bibtex(config, version, stats.span) + "\n```",
         "## Changelog of this release\n\n" + changelog.strip(),
     ]
     return "\n\n".join(parts) + "\n"
@@ -160,8 +183,8 @@ def release_path(config: DatasetConfig, version: str) -> str:
     return f"dist/{config.name}/{version}"
 
 
-def summary(config: DatasetConfig, version: str, info: DataInfo, records: Sequence[dict[str, Any]]) -> str:
-    first, last = str(records[0]["date"]), str(records[-1]["date"])
+def summary(config: DatasetConfig, version: str, info: DataInfo, span: tuple[str, str]) -> str:
+    first, last = span
     return "\n\n".join(
         [
             "## Dataset summary",
@@ -257,29 +280,75 @@ def files_section(info: DataInfo) -> str:
 
 @dataclass(frozen=True)
 class Stats:
-    """The counts the card's tables and plots show."""
+    """What the card says of the records: the counts of its tables and plots, the first and last
+    date, and the first record (as its JSONL line gives it)."""
 
     per_month: list[tuple[str, int]]
     per_source: list[tuple[str, int]]
     per_section: list[tuple[str, int]]
-    lengths: list[int]
-
-    @classmethod
-    def of(cls, records: Sequence[dict[str, Any]]) -> Stats:
-        return cls(
-            per_month=month_counts(str(r["date"]) for r in records),
-            per_source=Counter(r["source"] for r in records).most_common(),
-            per_section=Counter(r["section"] for r in records).most_common(),
-            lengths=sorted(len(r["body"]) for r in records),
-        )
+    lengths: np.ndarray  # body lengths in characters, sorted
+    span: tuple[str, str]
+    example: dict[str, Any]
 
     def write_plots(self, folder: Path) -> list[str]:
         return plots.write_plots(folder, self.per_month, self.lengths, self.per_section)
 
 
-def month_counts(dates: Iterable[str]) -> list[tuple[str, int]]:
+class Tally:
+    """Stats gathered a table of rows at a time, in row order, in a few small counters.
+
+    Order matters: of two sections with as many articles, the table lists first the one whose
+    first article comes first (`Counter.most_common` keeps first-seen order among equals).
+    Tallies of consecutive parts of the rows combine with `update`, in the parts' order.
+    """
+
+    def __init__(self) -> None:
+        self.months: Counter[str] = Counter()
+        self.sources: Counter[str] = Counter()
+        self.sections: Counter[str] = Counter()
+        self.lengths: list[np.ndarray] = []
+        self.span: tuple[str, str] | None = None
+        self.example: dict[str, Any] | None = None
+
+    def add(self, table: pa.Table) -> None:
+        """Count the rows of a table of the dataset's columns, sorted by date."""
+        if not table.num_rows:
+            return
+        dates = table.column("date").cast(pa.string())
+        self.months.update(pc.utf8_slice_codeunits(dates, 0, 7).to_pylist())
+        self.sources.update(table.column("source").to_pylist())
+        self.sections.update(table.column("section").to_pylist())
+        self.lengths.append(pc.utf8_length(table.column("body")).to_numpy().astype(np.int64))
+        self.extend_span((dates[0].as_py(), dates[-1].as_py()))
+
+    def extend_span(self, span: tuple[str, str] | None) -> None:
+        if span is not None:
+            self.span = (self.span[0] if self.span else span[0], span[1])
+
+    def update(self, later: Tally) -> None:
+        """Add the tally of the rows that follow this one's."""
+        self.months.update(later.months)
+        self.sources.update(later.sources)
+        self.sections.update(later.sections)
+        self.lengths.extend(later.lengths)
+        self.extend_span(later.span)
+        self.example = self.example if self.example is not None else later.example
+
+    def stats(self) -> Stats:
+        if self.span is None or self.example is None:
+            raise ValueError("no records were counted")
+        return Stats(
+            per_month=month_counts(self.months),
+            per_source=self.sources.most_common(),
+            per_section=self.sections.most_common(),
+            lengths=np.sort(np.concatenate(self.lengths)),
+            span=self.span,
+            example=self.example,
+        )
+
+
+def month_counts(counts: Counter[str]) -> list[tuple[str, int]]:
     """Articles per month (YYYY-MM), every month from the first to the last, empty ones as 0."""
-    counts = Counter(date[:7] for date in dates)
     if not counts:
         return []
     (year, month), last = map(int, min(counts).split("-")), max(counts)
@@ -295,7 +364,8 @@ def statistics(stats: Stats) -> str:
     lengths = stats.lengths
     quantiles = [("min", 0.0), ("25%", 0.25), ("median", 0.5), ("75%", 0.75), ("max", 1.0)]
     length_rows = [f"| {label} | {quantile(lengths, q)} |" for label, q in quantiles]
-    mean = sum(lengths) / len(lengths)
+    total = int(np.sum(lengths))
+    mean = total / len(lengths)
     sections = "| # | Section | Articles |\n| --- | --- | --- |\n" + "\n".join(
         f"| {i} | {cell(name)} | {n} |" for i, (name, n) in enumerate(stats.per_section, start=1)
     )
@@ -312,7 +382,7 @@ def statistics(stats: Stats) -> str:
             + image("Histogram of body lengths in characters", plots.LENGTHS_FILE)
             + "| Statistic | Characters |\n| --- | --- |\n"
             + "\n".join(length_rows)
-            + f"\n| mean | {mean:.1f} |\n| total | {sum(lengths)} |",
+            + f"\n| mean | {mean:.1f} |\n| total | {total} |",
         ]
     )
 
@@ -328,13 +398,13 @@ def count_table(label: str, rows: Sequence[tuple[str, int]]) -> str:
 def quantile(values: Sequence[int], q: float) -> int:
     """Nearest-rank quantile of sorted values (a value that occurs, no interpolation)."""
     rank = max(1, math.ceil(q * len(values)))
-    return values[rank - 1]
+    return int(values[rank - 1])
 
 
-def bibtex(config: DatasetConfig, version: str, records: Sequence[dict[str, Any]]) -> str:
-    """A @misc entry naming the dataset and this version."""
+def bibtex(config: DatasetConfig, version: str, span: tuple[str, str]) -> str:
+    """A @misc entry naming the dataset and this version (`span`: its first and last date)."""
     key = f"{config.name}-{version}".replace("-", "_").replace(".", "_")
-    first, last = str(records[0]["date"]), str(records[-1]["date"])
+    first, last = span
     fields = [
         ("title", config.pretty_name),
         ("author", f"{{{config.citation_author}}}"),

@@ -171,6 +171,12 @@ def read_config(path: str | None) -> Config:
     help="Write nothing: rebuild the newest release (or --version) in a temporary folder and "
     "check that it is byte-identical; exit 1 if not.",
 )
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    help="Worker processes; the bytes do not depend on it. [default: all cores for big inputs]",
+)
 @output_format_option
 def build_command(
     articles: tuple[str, ...],
@@ -181,6 +187,7 @@ def build_command(
     config_path: str | None,
     changelog: str,
     check: bool,
+    jobs: int | None,
     fmt: str,
 ) -> None:
     """Validate the corpus and release it as <out>/<name>/<version>/: Parquet and JSONL shards,
@@ -191,7 +198,9 @@ def build_command(
     release: a field's type changed → major, articles or fields added or removed, or a new
     release format (new files beside the data) → minor, corrections → patch. A version that
     exists is refused; so is one too small for the change, unless --force. A corpus with
-    errors is refused and its errors printed.
+    errors is refused and its errors printed. The build streams: records are spilled to sorted
+    runs under TMPDIR (about the size of the corpus as JSONL) and merged, so memory holds batches
+    of records, never the corpus.
     Exit code: 0 built (or reproduced), 1 refused or not reproduced, 2 usage or config error.
 
     \b
@@ -205,10 +214,10 @@ def build_command(
     config = read_config(config_path)
     paths = default_paths(articles)
     if check:
-        check_release(paths, out, version, config, changelog, fmt)
+        check_release(paths, out, version, config, changelog, fmt, jobs)
         return
     try:
-        result = build_release(paths, out, version, bump, force, config, changelog)
+        result = build_release(paths, out, version, bump, force, config, changelog, jobs)
     except ReleaseError as err:
         raise click.ClickException(str(err)) from err
     except OSError as err:
@@ -225,7 +234,13 @@ def build_command(
 
 
 def check_release(
-    paths: list[str], out: str, version: str | None, config: Config, changelog: str, fmt: str
+    paths: list[str],
+    out: str,
+    version: str | None,
+    config: Config,
+    changelog: str,
+    fmt: str,
+    jobs: int | None = None,
 ) -> None:
     """`build --check`: the rebuild of one release, compared byte for byte."""
     dataset_dir = Path(out) / config.dataset.name
@@ -234,7 +249,10 @@ def check_release(
         raise EnvironmentProblem(
             f"no release {version or ''} to check under {dataset_dir}".replace("  ", " ")
         )
-    result = check_reproduces(release, paths, config, changelog)
+    try:
+        result = check_reproduces(release, paths, config, changelog, jobs)
+    except ReleaseError as err:
+        raise click.ClickException(str(err)) from err
     emit_diagnostics(result.sorted(), result.files, result.records, fmt)
     if result.failed():
         click.echo(f"{release} is NOT reproduced by the corpus.", err=True)

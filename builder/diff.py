@@ -3,18 +3,30 @@
 Records are matched by id; schemas field by field. The change decides the semver step: a field
 whose type changes breaks readers (major); added or removed articles or fields are minor;
 corrections to records or to the schema's wording and bounds are a patch.
+
+Each side of a comparison gives a compact table of its records' ids and digests; only the
+records whose digests differ are read again, to say which fields changed. So a release of a
+million articles is compared without holding either side's records.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import xxhash
 
 from builder import schema
 from builder.layout import change_note
 
 LEVELS = ("none", "patch", "minor", "major")
 LIST_LIMIT = 100
+DETAIL_BATCH = 1024  # records read again at a time to find what changed
+DIGESTS = pa.schema([("id", pa.string()), ("digest", pa.binary(16)), ("at", pa.int64())])
 
 
 @dataclass(frozen=True)
@@ -40,8 +52,8 @@ class Changes:
 
     old_count: int
     new_count: int
-    added: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
+    added: Sequence[str] = field(default_factory=list)
+    removed: Sequence[str] = field(default_factory=list)
     changed: dict[str, list[str]] = field(default_factory=dict)
     schema_changes: list[FieldChange] = field(default_factory=list)
     dates: tuple[str, str] = ("", "")
@@ -74,13 +86,74 @@ class Changes:
         return {
             "old_count": self.old_count,
             "new_count": self.new_count,
-            "added": self.added,
-            "removed": self.removed,
+            "added": list(self.added),
+            "removed": list(self.removed),
             "changed": self.changed,
             "schema": [asdict(c) for c in self.schema_changes],
             "release_format": list(self.formats) if self.formats else None,
             "level": self.level,
         }
+
+
+def record_digest(record: dict[str, Any]) -> bytes:
+    """128 bits that are equal for equal plain records: their JSON (keys in the record's order,
+    as a JSONL line has them) hashed; `line_digest` of that line gives the same bits.
+
+    Equal digests mean equal records; different ones are checked by comparing the records, so
+    that what JSON writes differently but Python finds equal (keys in another order, 1 and 1.0)
+    is no change.
+    """
+    text = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=typed)
+    return line_digest(text.encode("utf-8", "surrogatepass"))
+
+
+def line_digest(line: bytes) -> bytes:
+    return xxhash.xxh3_128_digest(line)
+
+
+def typed(value: Any) -> str:
+    """A non-JSON value for the digest, with its type (so a date never equals its text)."""
+    return f"{type(value).__name__}:{value!r}"
+
+
+class Side(Protocol):
+    """One side of a comparison: a set of plain records (see build.plain) with unique ids."""
+
+    def digests(self) -> pa.Table:
+        """`id`, `digest` (record_digest) and `at` (where the record is, for records_at)."""
+        ...
+
+    def records_at(self, at: Sequence[int]) -> list[dict[str, Any]]:
+        """The plain records at these places, in the same order."""
+        ...
+
+    def span(self) -> tuple[str, str]:
+        """The first and last date of the records (YYYY-MM-DD), ("", "") if there are none."""
+        ...
+
+
+class Listed:
+    """Records in a list as a Side (a later record wins over an earlier one with its id)."""
+
+    def __init__(self, records: Sequence[dict[str, Any]]) -> None:
+        self.records = list({r["id"]: r for r in records}.values())
+        self.dates = sorted(str(r["date"]) for r in records)
+
+    def digests(self) -> pa.Table:
+        return pa.Table.from_pydict(
+            {
+                "id": [r["id"] for r in self.records],
+                "digest": [record_digest(r) for r in self.records],
+                "at": list(range(len(self.records))),
+            },
+            schema=DIGESTS,
+        )
+
+    def records_at(self, at: Sequence[int]) -> list[dict[str, Any]]:
+        return [self.records[i] for i in at]
+
+    def span(self) -> tuple[str, str]:
+        return (self.dates[0], self.dates[-1]) if self.dates else ("", "")
 
 
 def compare(
@@ -92,24 +165,100 @@ def compare(
 ) -> Changes:
     """Compare plain records (see build.plain), schemas and release formats (old, new); no old
     side means a first release."""
-    first = old_records is None
-    old = {r["id"]: r for r in old_records or []}
-    new = {r["id"]: r for r in new_records}
-    dates = sorted(str(r["date"]) for r in new_records)
-    return Changes(
-        old_count=len(old),
-        new_count=len(new),
-        added=sorted(new.keys() - old.keys()),
-        removed=sorted(old.keys() - new.keys()),
-        changed={
-            i: differing_keys(old[i], new[i]) for i in sorted(old.keys() & new.keys()) if old[i] != new[i]
-        },
+    old = Listed(old_records) if old_records is not None else None
+    return compare_sides(old, Listed(new_records), old_schema, new_schema, formats)
+
+
+def compare_sides(
+    old: Side | None,
+    new: Side,
+    old_schema: dict[str, Any] | None,
+    new_schema: dict[str, Any],
+    formats: tuple[int, int] | None = None,
+) -> Changes:
+    """Compare two sides by their digests, reading again only the records whose digests differ."""
+    first = old is None
+    after = new.digests()
+    changes = Changes(
+        old_count=0,
+        new_count=after.num_rows,
+        added=sorted_ids(after) if old is None else [],
         schema_changes=compare_schemas(old_schema, new_schema) if old_schema is not None else [],
-        dates=(dates[0], dates[-1]) if dates else ("", ""),
+        dates=new.span(),
         field_names=schema.field_names(new_schema),
         first=first,
         formats=formats if formats and formats[0] != formats[1] and not first else None,
     )
+    if old is None:
+        return changes
+    before = old.digests()
+    both = after.join(
+        before, "id", join_type="full outer", left_suffix="_new", right_suffix="_old", use_threads=False
+    )
+    del after, before
+    in_new, in_old = pc.is_valid(both["digest_new"]), pc.is_valid(both["digest_old"])
+    differ = pc.and_(pc.and_(in_new, in_old), pc.not_equal(both["digest_new"], both["digest_old"]))
+    changes.old_count = int(pc.sum(in_old).as_py() or 0)
+    changes.added = sorted_ids(both.filter(pc.and_not(in_new, in_old)))
+    changes.removed = sorted_ids(both.filter(pc.and_not(in_old, in_new)))
+    changes.changed = changed_fields(both.filter(differ), old, new)
+    return changes
+
+
+def sorted_ids(table: pa.Table) -> IdList:
+    ids = table.column("id").combine_chunks()
+    return IdList(ids.take(pc.sort_indices(ids)))
+
+
+class IdList(Sequence[str]):
+    """Ids kept as one Arrow array: a million take some 30 MB, not the 80 of Python strings.
+
+    A read-only list of str for everything else: it indexes, slices (to a list), iterates and
+    compares equal to a list of the same ids.
+    """
+
+    def __init__(self, ids: pa.Array) -> None:
+        self.ids = ids
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return self.ids[index].to_pylist()
+        return self.ids[index].as_py()
+
+    def __iter__(self) -> Iterator[str]:
+        for start in range(0, len(self.ids), 65536):
+            yield from self.ids[start : start + 65536].to_pylist()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or len(other) != len(self):
+            return False
+        return all(a == b for a, b in zip(self, other, strict=True))
+
+    def __repr__(self) -> str:
+        return repr(self[:10])[:-1] + (f", … {len(self)} in all]" if len(self) > 10 else "]")
+
+
+def changed_fields(candidates: pa.Table, old: Side, new: Side) -> dict[str, list[str]]:
+    """id → the fields that differ, for the records whose digests differ (sorted by id).
+
+    They are read in the old side's order, a batch at a time, so that each part of it is read
+    once however many records changed.
+    """
+    candidates = candidates.sort_by("at_old")
+    ids = candidates.column("id").to_pylist()
+    at_old = candidates.column("at_old").to_numpy()
+    at_new = candidates.column("at_new").to_numpy()
+    found = {}
+    for start in range(0, len(ids), DETAIL_BATCH):
+        part = slice(start, start + DETAIL_BATCH)
+        pairs = zip(old.records_at(at_old[part].tolist()), new.records_at(at_new[part].tolist()), strict=True)
+        for record_id, (a, b) in zip(ids[part], pairs, strict=True):
+            if a != b:
+                found[record_id] = differing_keys(a, b)
+    return {i: found[i] for i in sorted(found)}
 
 
 def differing_keys(old: dict[str, Any], new: dict[str, Any]) -> list[str]:

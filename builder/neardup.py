@@ -90,18 +90,19 @@ class NearDuplicates:
         """(earlier, later, similarity) for each later record near an earlier one.
 
         Each later record is reported once, against the first earlier record it is near to.
+        The sketches stay in their chunks: a band's keys are computed a chunk at a time, so
+        memory holds the sketches once and a few numbers a record beside them.
         """
         if not self.chunks:
             return []
-        sk = np.concatenate(self.chunks)
-        judged = np.flatnonzero((sk != EMPTY).sum(axis=1) >= MIN_FILLED)
+        starts = np.cumsum([0] + [len(c) for c in self.chunks])
+        local = [np.flatnonzero((c != EMPTY).sum(axis=1) >= MIN_FILLED) for c in self.chunks]
+        judged = np.concatenate([rows + start for rows, start in zip(local, starts, strict=False)])
         found: dict[int, tuple[int, float]] = {}
         for band in range(BANDS):
-            cols = sk[judged, band * ROWS : (band + 1) * ROWS].astype(np.uint64)
-            key = np.zeros(len(judged), dtype=np.uint64)
-            with np.errstate(over="ignore"):
-                for c in range(ROWS):
-                    key = _mix(key * _M1 + cols[:, c])
+            key = np.concatenate(
+                [band_key(c[rows], band) for c, rows in zip(self.chunks, local, strict=True)]
+            )
             order = np.argsort(key, kind="stable")
             ordered = key[order]
             same = np.flatnonzero(ordered[1:] == ordered[:-1]) + 1
@@ -113,7 +114,21 @@ class NearDuplicates:
                 i, j = min(i, j), max(i, j)
                 if j in found and found[j][0] <= i:
                     continue
-                score = similarity(sk[i], sk[j])
+                score = similarity(self.row(i, starts), self.row(j, starts))
                 if score >= threshold:
                     found[j] = (i, score)
         return sorted((i, j, score) for j, (i, score) in found.items())
+
+    def row(self, index: int, starts: np.ndarray) -> np.ndarray:
+        chunk = int(np.searchsorted(starts, index, side="right")) - 1
+        return self.chunks[chunk][index - int(starts[chunk])]
+
+
+def band_key(sketch: np.ndarray, band: int) -> np.ndarray:
+    """One 64-bit key per sketch row from the bins of one band: equal bins, equal keys."""
+    cols = sketch[:, band * ROWS : (band + 1) * ROWS].astype(np.uint64)
+    key = np.zeros(len(sketch), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for c in range(ROWS):
+            key = _mix(key * _M1 + cols[:, c])
+    return key

@@ -16,12 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from builder import build, card, croissant, datapackage, layout, schema
+import pyarrow as pa
+
+from builder import build, card, croissant, datapackage, layout, runs, schema
 from builder.build import sha256
 from builder.config import Config
-from builder.diff import LEVELS, Changes, compare, describe
+from builder.diff import LEVELS, Changes, compare_sides, describe
 from builder.sources import replace_file
-from builder.validate import Report, load_corpus
+from builder.validate import Report
 
 SCHEMA_COPY = "article.schema.json"
 SUMS_FILE = "SHA256SUMS"
@@ -147,7 +149,7 @@ class BuildResult:
 class Plan:
     """A release about to be written: its version, what came before and the change it carries."""
 
-    records: list[dict[str, Any]]
+    corpus: runs.Staged
     schema_doc: dict[str, Any]
     version: str
     changes: Changes
@@ -175,25 +177,25 @@ def release_format(release: Path) -> int:
 
 
 def plan(
-    records: Sequence[dict[str, Any]],
+    corpus: runs.Staged,
     previous: tuple[Version, Path] | None,
     version: str | None = None,
     bump: str | None = None,
     force: bool = False,
+    jobs: int | None = None,
 ) -> Plan:
-    """Sort the records, compare them with the previous release and choose the version."""
-    rows = [build.plain(r) for r in sorted(records, key=build.sort_key)]
+    """Compare the validated corpus with the previous release and choose the version."""
     schema_doc = schema.load()
     try:
-        old_records = build.read_records(previous[1]) if previous else None
+        old_rows = build.ReleaseRows(previous[1], jobs) if previous else None
         old_schema = release_schema(previous[1]) if previous else None
         old_format = release_format(previous[1]) if previous else layout.RELEASE_FORMAT
-    except (OSError, ValueError) as err:
+        changes = compare_sides(old_rows, corpus, old_schema, schema_doc, (old_format, layout.RELEASE_FORMAT))
+    except (OSError, ValueError, pa.ArrowException) as err:
         raise ReleaseError(f"the latest release cannot be read ({err}); run newsset verify on it") from err
-    changes = compare(old_records, rows, old_schema, schema_doc, (old_format, layout.RELEASE_FORMAT))
     chosen = choose_version(previous[0] if previous else None, changes, version, bump, force)
     return Plan(
-        rows, schema_doc, version_text(chosen), changes, version_text(previous[0]) if previous else ""
+        corpus, schema_doc, version_text(chosen), changes, version_text(previous[0]) if previous else ""
     )
 
 
@@ -205,36 +207,48 @@ def build_release(
     force: bool = False,
     config: Config | None = None,
     changelog: str | os.PathLike[str] | None = None,
+    jobs: int | None = None,
+    progress: bool | None = None,
 ) -> BuildResult:
     """Validate the corpus, then write `<out>/<name>/<version>/` atomically and add the changelog entry.
 
+    One pass validates and spills the records to sorted runs (builder/runs.py), in `jobs`
+    processes (all cores for a big corpus by default); the shards are then merged from the runs.
     A corpus with errors builds nothing (the report says why). A refused build raises
     ReleaseError and touches nothing.
     """
     config = config or Config()
-    records, report = load_corpus(articles)
-    if report.errors or not records:
-        if not report.errors:
-            raise ReleaseError("no articles found to build from")
-        return BuildResult(report)
-    dataset_dir = Path(out) / config.dataset.name
-    if version:
-        refuse_existing(dataset_dir / version)
-    todo = plan(records, latest(dataset_dir), version, bump, force)
-    target = dataset_dir / todo.version
-    refuse_existing(target)
-    if changelog is not None:
-        check_changelog_free(Path(changelog), todo.version)
-    tmp = dataset_dir / f".{todo.version}.tmp-{os.getpid()}"
-    try:
-        files = write_release(tmp, todo, config)
-        os.rename(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with runs.stage(articles, jobs, progress) as corpus:
+        report = corpus.report
+        if report.errors or not corpus.count:
+            if not report.errors:
+                raise ReleaseError("no articles found to build from")
+            return BuildResult(report)
+        dataset_dir = Path(out) / config.dataset.name
+        if version:
+            refuse_existing(dataset_dir / version)
+        todo = plan(corpus, latest(dataset_dir), version, bump, force, jobs)
+        target = dataset_dir / todo.version
+        refuse_existing(target)
+        if changelog is not None:
+            check_changelog_free(Path(changelog), todo.version)
+        tmp = dataset_dir / f".{todo.version}.tmp-{os.getpid()}"
+        try:
+            files = write_release(tmp, todo, config, jobs_for(jobs, corpus), progress)
+            os.rename(tmp, target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
     if changelog is not None:
         add_changelog_entry(Path(changelog), todo.entry())
     return BuildResult(report, target, todo.version, todo.changes, todo.entry(), files)
+
+
+def jobs_for(jobs: int | None, corpus: runs.Staged) -> int:
+    """Shard writers: as asked, or every core when there are several runs to merge."""
+    if jobs is not None:
+        return jobs
+    return min(len(corpus.runs), os.cpu_count() or 1)
 
 
 def refuse_existing(target: Path) -> None:
@@ -242,17 +256,19 @@ def refuse_existing(target: Path) -> None:
         raise ReleaseError(f"{target} already exists: a release is never rebuilt; choose a new version")
 
 
-def write_release(folder: Path, todo: Plan, config: Config) -> list[str]:
+def write_release(
+    folder: Path, todo: Plan, config: Config, jobs: int = 1, progress: bool | None = None
+) -> list[str]:
     """Write every file of a release into `folder`: data, schema copy, plots, card, Croissant and
     Data Package metadata, then the checksums."""
     folder.mkdir(parents=True)
-    build.write_data(todo.records, folder / build.DATA_DIR, config.build)
+    stats = runs.write_data(todo.corpus.runs, folder / build.DATA_DIR, config.build, jobs, progress)
     shutil.copyfile(schema.schema_path(), folder / SCHEMA_COPY)
-    card.Stats.of(todo.records).write_plots(folder)
+    stats.write_plots(folder)
     info = card.measure(folder)
-    text = card.render(config.dataset, todo.version, info, todo.schema_doc, todo.records, todo.entry(3))
+    text = card.render(config.dataset, todo.version, info, todo.schema_doc, stats, todo.entry(3))
     write_text(folder / card.CARD_FILE, text)
-    write_metadata(folder, todo, config)
+    write_metadata(folder, todo, config, stats.span)
     write_text(folder / SUMS_FILE, checksums(folder))
     files = release_files(folder)
     for name in files:
@@ -265,11 +281,11 @@ def write_text(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8", newline="\n")
 
 
-def write_metadata(folder: Path, todo: Plan, config: Config) -> None:
+def write_metadata(folder: Path, todo: Plan, config: Config, span: tuple[str, str]) -> None:
     """croissant.json and datapackage.json, from the files just written and the schema."""
     published = data_date(todo.changes)
     facts = croissant.derived(folder, todo.schema_doc, todo.version, published)
-    citation = card.bibtex(config.dataset, todo.version, todo.records)
+    citation = card.bibtex(config.dataset, todo.version, span)
     doc = croissant.document(config.dataset, facts, citation)
     write_text(folder / layout.CROISSANT_FILE, croissant.render(doc))
     package = datapackage.document(config.dataset, datapackage.derived(folder, todo.schema_doc, todo.version))
@@ -292,9 +308,9 @@ def sync(folder: Path, files: Sequence[str]) -> None:
 def diff_releases(old: str | os.PathLike[str], new: str | os.PathLike[str]) -> Changes:
     """The comparison between two release folders: their records and their schemas."""
     before, after = Path(old), Path(new)
-    return compare(
-        build.read_records(before),
-        build.read_records(after),
+    return compare_sides(
+        build.ReleaseRows(before),
+        build.ReleaseRows(after),
         release_schema(before),
         release_schema(after),
         (release_format(before), release_format(after)),

@@ -8,10 +8,9 @@ finds in one run; it never raises on bad input.
 from __future__ import annotations
 
 import difflib
-import multiprocessing
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +18,7 @@ import jsonschema
 import numpy as np
 import xxhash
 
-from builder import bylines, neardup, rules, schema
+from builder import bylines, neardup, rules, schema, workers
 from builder.catalog import RULES
 from builder.diagnostics import ERROR, WARNING, Diagnostic
 from builder.progress import Progress
@@ -444,6 +443,11 @@ class UnitResult:
     records: int = 0
     diagnostics: list[Diagnostic] = field(default_factory=list)
     columns: dict[str, np.ndarray] = field(default_factory=dict)
+    output: Any = None  # what a caller's work made of the unit's records (the build's sorted run)
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for d in self.diagnostics if d.severity == ERROR)
 
 
 CHUNK_BYTES = 32 << 20
@@ -451,20 +455,26 @@ MD_FILES_PER_UNIT = 256
 PARALLEL_BYTES = 16 << 20
 
 
-def plan_units(paths: Iterable[str | os.PathLike[str]], chunk_bytes: int | None = None) -> list[Unit]:
-    """Split the input into units: large JSONL files into line-aligned byte ranges."""
+def plan_units(
+    paths: Iterable[str | os.PathLike[str]], chunk_bytes: int | None = None, files: int | None = None
+) -> list[Unit]:
+    """Split the input into units of about `chunk_bytes`: large JSONL files into line-aligned
+    byte ranges, small files in groups of at most `files`."""
     chunk_bytes = chunk_bytes or CHUNK_BYTES
+    files = files or MD_FILES_PER_UNIT
     units: list[Unit] = []
     pending: list[str] = []
+    pending_bytes = 0
     for name in iter_article_files(paths):
         size = os.path.getsize(name) if os.path.isfile(name) else 0
         if name.endswith(".jsonl") and size > chunk_bytes:
             units.extend(Unit((name,), a, b, line) for a, b, line in line_ranges(name, size, chunk_bytes))
             continue
         pending.append(name)
-        if len(pending) >= MD_FILES_PER_UNIT or name.endswith(".jsonl"):
+        pending_bytes += size
+        if len(pending) >= files or pending_bytes >= chunk_bytes or name.endswith(".jsonl"):
             units.append(Unit(tuple(pending)))
-            pending = []
+            pending, pending_bytes = [], 0
     if pending:
         units.append(Unit(tuple(pending)))
     return units
@@ -496,8 +506,12 @@ def iter_unit(unit: Unit) -> Iterator[tuple[int, Source | Diagnostic]]:
             yield index, item
 
 
-def check_unit(unit: Unit) -> UnitResult:
-    """Validate one unit; return its diagnostics and the keys for the corpus checks."""
+def check_unit(unit: Unit, keep: Callable[[Source, list[Diagnostic]], None] | None = None) -> UnitResult:
+    """Validate one unit; return its diagnostics and the keys for the corpus checks.
+
+    `keep`, when given, sees every record with its diagnostics, in input order (the build
+    collects the records it will write this way, in the same pass).
+    """
     result = UnitResult(files=len(unit.files) if unit.start == 0 else 0)
     keys = KeyColumns()
     for file_index, item in iter_unit(unit):
@@ -505,8 +519,11 @@ def check_unit(unit: Unit) -> UnitResult:
             result.diagnostics.append(item)
             continue
         result.records += 1
-        result.diagnostics.extend(check_record(item))
+        found = check_record(item)
+        result.diagnostics.extend(found)
         keys.add(item, file_index)
+        if keep is not None:
+            keep(item, found)
     result.columns = keys.arrays()
     return result
 
@@ -520,16 +537,11 @@ def default_jobs(units: list[Unit]) -> int:
     return min(len(units), os.cpu_count() or 1)
 
 
-def run_units(units: list[Unit], jobs: int) -> Iterator[UnitResult]:
+def run_units(
+    units: list[Unit], jobs: int, work: Callable[[Unit], UnitResult] = check_unit
+) -> Iterator[UnitResult]:
     """Results in unit order, whatever the number of worker processes."""
-    if jobs <= 1:
-        yield from map(check_unit, units)
-        return
-    context = multiprocessing.get_context(
-        "fork" if "fork" in multiprocessing.get_all_start_methods() else None
-    )
-    with context.Pool(jobs) as pool:
-        yield from pool.imap(check_unit, units, chunksize=1)
+    return workers.imap(work, units, jobs)
 
 
 def unit_bytes(unit: Unit) -> int:
@@ -547,56 +559,39 @@ def validate_paths(
     checks then run over the records' keys in input order, so the report does not depend on
     the number of processes.
     """
-    units = plan_units(paths)
+    report, _ = check_units(plan_units(paths), jobs=jobs, progress=progress)
+    return report
+
+
+def check_units(
+    units: list[Unit],
+    work: Callable[[Unit], UnitResult] = check_unit,
+    jobs: int | None = None,
+    progress: bool | None = None,
+) -> tuple[Report, list[Any]]:
+    """Run `work` (check_unit, or a caller's function around it) over the units, then the
+    corpus checks; return the report and each unit's `output`, in unit order."""
     report = Report()
     index = CorpusIndex()
-    results = run_units(units, jobs if jobs is not None else default_jobs(units))
+    outputs = []
+    results = run_units(units, jobs if jobs is not None else default_jobs(units), work)
     shown = Progress(sum(map(unit_bytes, units)), enabled=progress)
     for unit, result in zip(units, results, strict=True):
         report.files += result.files
         report.records += result.records
         report.diagnostics.extend(result.diagnostics)
         index.add(unit.files, result.columns)
+        outputs.append(result.output)
         shown.update(result.files, result.records, unit_bytes(unit))
     shown.close()
     report.diagnostics.extend(index.diagnostics())
-    return report
+    return report, outputs
 
 
-def iter_checked(
-    paths: Iterable[str | os.PathLike[str]], report: Report
-) -> Iterator[tuple[Source, list[Diagnostic]]]:
-    """Stream every record with its diagnostics, in one process (for callers that need records).
-
-    The corpus checks need every record first: their diagnostics join the report at the end.
-    """
-    index = CorpusIndex()
-    for unit in plan_units(paths):
-        report.files += len(unit.files) if unit.start == 0 else 0
-        keys = KeyColumns()
-        for file_index, item in iter_unit(unit):
-            if isinstance(item, Diagnostic):
-                report.diagnostics.append(item)
-                continue
-            report.records += 1
-            found = check_record(item)
-            keys.add(item, file_index)
-            report.diagnostics.extend(found)
-            yield item, found
-        index.add(unit.files, keys.arrays())
-    report.diagnostics.extend(index.diagnostics())
-
-
-def to_record(data: dict[str, Any]) -> dict[str, Any]:
-    """A validated record in schema order, with `authors` derived from `byline` when absent."""
-    record = {name: data.get(name) for name in schema.field_names()}
+def to_record(data: dict[str, Any], names: Iterable[str] | None = None) -> dict[str, Any]:
+    """A validated record in schema order (`names`, the schema's fields), with `authors` derived
+    from `byline` when absent."""
+    record = {name: data.get(name) for name in names or schema.field_names()}
     if record.get("authors") is None and isinstance(record.get("byline"), str):
         record["authors"] = bylines.authors_of(record["byline"]) or None
     return record
-
-
-def load_corpus(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[dict[str, Any]], Report]:
-    """Validate the corpus and return its records (schema order, authors derived) and the report."""
-    report = Report()
-    records = [to_record(src.data) for src, _found in iter_checked(paths, report)]
-    return records, report

@@ -19,12 +19,14 @@ import jsonschema
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from builder import build, card, croissant, datapackage, hubcard, layout, schema
+from builder import build, card, croissant, datapackage, hubcard, layout, runs, schema
 from builder.config import Config
 from builder.diagnostics import Diagnostic
 from builder.release import (
     SCHEMA_COPY,
     SUMS_FILE,
+    ReleaseError,
+    jobs_for,
     latest,
     parse_version,
     plan,
@@ -35,7 +37,7 @@ from builder.release import (
     write_release,
 )
 from builder.sources import Source, file_diagnostic, read_path
-from builder.validate import Report, load_corpus, schema_diagnostics
+from builder.validate import Report, schema_diagnostics
 
 
 def problem(file: Path | str, rule: str, message: str, line: int = 1) -> Diagnostic:
@@ -323,6 +325,7 @@ def check_reproduces(
     articles: Sequence[str | os.PathLike[str]],
     config: Config | None = None,
     changelog: str | os.PathLike[str] | None = None,
+    jobs: int | None = None,
 ) -> Report:
     """Rebuild a release from the corpus in a temporary folder and compare every byte.
 
@@ -331,15 +334,18 @@ def check_reproduces(
     """
     folder = Path(release)
     config = config or Config()
-    records, report = load_corpus(articles)
-    if report.errors:
-        return report
-    version = parse_version(folder.name)
-    todo = plan(records, latest(folder.parent, below=version), version=folder.name, force=True)
-    with tempfile.TemporaryDirectory(prefix="newsset-check-") as tmp:
-        rebuilt = Path(tmp) / folder.name
-        write_release(rebuilt, todo, config)
-        report.diagnostics += compare_trees(folder, rebuilt)
+    with runs.stage(articles, jobs) as corpus:
+        report = corpus.report
+        if report.errors:
+            return report
+        if not corpus.count:
+            raise ReleaseError("no articles found to build from")
+        version = parse_version(folder.name)
+        todo = plan(corpus, latest(folder.parent, below=version), folder.name, force=True, jobs=jobs)
+        with tempfile.TemporaryDirectory(prefix="newsset-check-") as tmp:
+            rebuilt = Path(tmp) / folder.name
+            write_release(rebuilt, todo, config, jobs_for(jobs, corpus))
+            report.diagnostics += compare_trees(folder, rebuilt)
     report.diagnostics += check_toolchain(folder)
     if changelog is not None:
         report.diagnostics += check_changelog(Path(changelog), todo.entry())
@@ -354,13 +360,29 @@ def compare_trees(release: Path, rebuilt: Path) -> list[Diagnostic]:
         for n in sorted(theirs - mine)
     ]
     for name in sorted(mine & theirs):
-        old, new = (release / name).read_bytes(), (rebuilt / name).read_bytes()
-        if old != new:
-            at = first_difference(old, new)
-            line = old.count(b"\n", 0, at) + 1
-            message = f"the rebuild differs from byte {at} on (line {line}; {len(old)} vs {len(new)} bytes)"
+        found = file_difference(release / name, rebuilt / name)
+        if found is not None:
+            at, line = found
+            sizes = f"{(release / name).stat().st_size} vs {(rebuilt / name).stat().st_size} bytes"
+            message = f"the rebuild differs from byte {at} on (line {line}; {sizes})"
             out.append(problem(release / name, "R406", message, line=line))
     return out
+
+
+def file_difference(a: Path, b: Path, block: int = 1 << 20) -> tuple[int, int] | None:
+    """(byte, line) of the first difference between two files, read a block at a time; None if
+    they are equal."""
+    at, newlines = 0, 0
+    with a.open("rb") as one, b.open("rb") as two:
+        while True:
+            x, y = one.read(block), two.read(block)
+            if x != y:
+                i = first_difference(x, y)
+                return at + i, newlines + x.count(b"\n", 0, i) + 1
+            if not x:
+                return None
+            at += len(x)
+            newlines += x.count(b"\n")
 
 
 def check_toolchain(release: Path) -> list[Diagnostic]:

@@ -147,14 +147,14 @@ INTERRUPTED = """
 import sys, time
 import builder.build as build
 
-write = build.write_parquet_shard
+write = build.write_shard
 
-def write_then_stall(table, path, settings):
-    write(table, path, settings)
-    print("wrote", path.name, flush=True)
+def write_then_stall(row_groups, parquet, *args, **kwargs):
+    write(row_groups, parquet, *args, **kwargs)
+    print("wrote", parquet.name, flush=True)
     time.sleep(120)
 
-build.write_parquet_shard = write_then_stall
+build.write_shard = write_then_stall
 from builder.cli import main
 
 sys.argv = ["newsset", *sys.argv[1:]]

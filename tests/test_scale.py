@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import jsonschema
+import numpy as np
 import pytest
 
 from benchmarks import synth
@@ -94,3 +95,21 @@ def test_schema_errors_equal_the_jsonschema_reference(corpus: tuple[Path, list[s
     ours = {(d.line, d.pointer) for d in report.diagnostics if d.rule.startswith("S") and d.rule != "S008"}
     assert ours == reference_errors(path)
     assert len(ours) > 30
+
+
+def test_near_duplicate_pairs_do_not_depend_on_how_the_sketches_are_chunked(
+    corpus: tuple[Path, list[str | None]],
+) -> None:
+    from builder import neardup
+
+    path, _ = corpus
+    bodies = [json.loads(line)["body"] for line in path.read_text(encoding="utf-8").splitlines()]
+    bodies += [body[: len(body) // 2] + "又及。" + body[len(body) // 2 :] for body in bodies[:40:3]]
+    sketches = neardup.sketches(bodies)
+    whole, chunked = neardup.NearDuplicates(), neardup.NearDuplicates()
+    whole.add(sketches)
+    for part in np.array_split(sketches, 13):
+        chunked.add(part)
+    found = whole.pairs()
+    assert found == chunked.pairs()
+    assert {j for _, j, _ in found} >= set(range(800, len(bodies)))  # every reprint is found

@@ -1,0 +1,346 @@
+"""Sorted runs: the build's records spilled to disk a unit of work at a time, then merged.
+
+`stage` is the build's one pass over the corpus: validate's units in worker processes, through
+`validate.check_units`, so the build checks exactly what `newsset validate` checks. Each worker
+also normalises the records of its unit (`validate.to_record`), sorts them by (date, page, id)
+and writes them to a *run* in a temporary folder: an Arrow IPC file of their JSONL lines and a
+small one of their keys (date, page, id, JSONL size and digest). A worker holds one unit's
+records; no process holds the corpus.
+
+`write_data` merges the runs: it reads the keys of all runs, a batch per run at a time, to put
+the rows in order and cut the shards, then writes the shards (a worker each) a row group at a
+time, taking each row group's lines from the runs; build.write_shard writes the lines to the
+JSONL shard and reads them as the schema's columns for the Parquet one. The card's statistics
+are counted on the way.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import heapq
+import json
+import os
+import tempfile
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from builder import build, card, schema, validate, workers
+from builder.config import BuildConfig
+from builder.diff import DIGESTS, line_digest
+from builder.progress import Progress
+from builder.sources import to_jsonl_line
+
+RUN_BYTES = 8 << 20  # input per unit, so per run: what one worker holds in memory
+RUN_FILES = 2048  # .md files per unit at most
+MERGE_BUDGET = 64 << 20  # bytes of rows one shard writer may hold, one batch of each run
+MIN_BATCH_BYTES = 64 << 10
+MAX_BATCH_BYTES = 4 << 20
+KEY_BATCH = 256  # keys read at a time from each run by the merge
+ROW_BITS = 32  # `at` of a staged record: run index << ROW_BITS | row within the run
+
+
+@dataclass(frozen=True)
+class Run:
+    """One unit's records on disk, sorted: the rows file, the keys file, the rows per batch."""
+
+    rows: str
+    keys: str
+    batch_rows: tuple[int, ...]
+    span: tuple[str, str]
+
+    @property
+    def count(self) -> int:
+        return sum(self.batch_rows)
+
+
+# --- the pass: validate and spill --------------------------------------------------------
+
+
+@dataclass
+class Staged:
+    """The validated corpus as sorted runs, with the report; a Side of a comparison (diff.Side)."""
+
+    report: validate.Report
+    runs: list[Run] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return sum(run.count for run in self.runs)
+
+    def span(self) -> tuple[str, str]:
+        if not self.runs:
+            return ("", "")
+        return min(r.span[0] for r in self.runs), max(r.span[1] for r in self.runs)
+
+    def digests(self) -> pa.Table:
+        parts = [DIGESTS.empty_table()]
+        for index, run in enumerate(self.runs):
+            keys = read_ipc(run.keys)
+            at = (index << ROW_BITS) + np.arange(keys.num_rows, dtype=np.int64)
+            columns = [keys.column("id"), keys.column("digest"), pa.array(at, pa.int64())]
+            parts.append(pa.Table.from_arrays(columns, schema=DIGESTS))
+        return pa.concat_tables(parts)
+
+    def records_at(self, at: Sequence[int]) -> list[dict[str, Any]]:
+        """The records at these places, from their JSONL lines (the plain record as validated)."""
+        readers: dict[int, RunReader] = {}
+        out = []
+        for place in at:
+            index, row = place >> ROW_BITS, place & ((1 << ROW_BITS) - 1)
+            if index not in readers:
+                readers[index] = RunReader(self.runs[index])
+            out.append(json.loads(readers[index].line(row)))
+        return out
+
+
+@contextmanager
+def stage(
+    paths: Iterable[str | os.PathLike[str]], jobs: int | None = None, progress: bool | None = None
+) -> Iterator[Staged]:
+    """Validate the corpus and spill its records to sorted runs in a temporary folder (under
+    TMPDIR), removed on exit. With errors the runs are discarded: `runs` is empty."""
+    units = validate.plan_units(paths, RUN_BYTES, RUN_FILES)
+    with tempfile.TemporaryDirectory(prefix="newsset-runs-") as folder:
+        work = functools.partial(stage_unit, folder=folder, batch_bytes=batch_bytes(len(units)))
+        report, outputs = validate.check_units(units, work, jobs, progress)
+        give_back_memory()
+        runs = [run for run in outputs if run is not None]
+        if report.errors:
+            for run in runs:
+                os.unlink(run.rows)
+                os.unlink(run.keys)
+            runs = []
+        yield Staged(report, runs)
+
+
+def give_back_memory() -> None:
+    """Hand the memory the corpus checks freed back to the system: glibc keeps freed heap pages
+    for reuse, and the merge would be built on top of them. Nothing happens without glibc."""
+    with suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
+
+
+def batch_bytes(units: int) -> int:
+    """Bytes per batch of a run: small enough that one batch of every run fits the budget."""
+    return max(MIN_BATCH_BYTES, min(MAX_BATCH_BYTES, MERGE_BUDGET // max(units, 1)))
+
+
+def stage_unit(unit: validate.Unit, folder: str, batch_bytes: int) -> validate.UnitResult:
+    """Validate one unit (check_unit) and write its valid records to a run; none if it has errors."""
+    names = schema.field_names()
+    records: list[dict[str, Any]] = []
+
+    def keep(src: Any, found: list[Any]) -> None:
+        if not any(d.severity == validate.ERROR for d in found):
+            records.append(build.plain(validate.to_record(src.data, names), names))
+
+    result = validate.check_unit(unit, keep)
+    if records and not result.errors:
+        result.output = write_run(records, folder, batch_bytes)
+    return result
+
+
+def write_run(records: list[dict[str, Any]], folder: str, batch_bytes: int) -> Run:
+    """Sort plain records and write them as a run: their JSONL lines in batches of about
+    `batch_bytes`, and their keys."""
+    names = schema.field_names()
+    records.sort(key=build.sort_key)
+    lines = [to_jsonl_line(r, names) for r in records]
+    encoded = [line.encode("utf-8") for line in lines]
+    sizes = [len(line) + 1 for line in encoded]
+    keys = pa.table(
+        {
+            "date": [str(r["date"]) for r in records],
+            "page": [r.get("page") for r in records],
+            "id": [r["id"] for r in records],
+            "size": pa.array(sizes, pa.int64()),
+            "digest": pa.array([line_digest(line) for line in encoded], pa.binary(16)),
+        }
+    )
+    del encoded
+    rows = pa.table({build.LINE_COLUMN: pa.array(lines, pa.string())})
+    handle, path = tempfile.mkstemp(dir=folder, prefix="run-", suffix=".arrow")
+    os.close(handle)
+    keys_path = path.removesuffix(".arrow") + ".keys.arrow"
+    bounds = batch_bounds(sizes, batch_bytes)
+    with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, rows.schema) as writer:
+        for start, stop in bounds:
+            writer.write_table(rows.slice(start, stop - start))
+    with pa.OSFile(keys_path, "wb") as sink, pa.ipc.new_file(sink, keys.schema) as writer:
+        writer.write_table(keys, max_chunksize=KEY_BATCH)
+    span = (str(records[0]["date"]), str(records[-1]["date"]))
+    return Run(path, keys_path, tuple(stop - start for start, stop in bounds), span)
+
+
+def batch_bounds(sizes: Sequence[int], limit: int) -> list[tuple[int, int]]:
+    """(start, stop) of consecutive batches of about `limit` bytes (at least one row each)."""
+    bounds, start, total = [], 0, 0
+    for i, n in enumerate(sizes):
+        total += n
+        if total >= limit:
+            bounds.append((start, i + 1))
+            start, total = i + 1, 0
+    if start < len(sizes):
+        bounds.append((start, len(sizes)))
+    return bounds
+
+
+def read_ipc(path: str) -> pa.Table:
+    with pa.OSFile(path) as source:
+        return pa.ipc.open_file(source).read_all()
+
+
+def read_batch(path: str, index: int) -> pa.RecordBatch:
+    """One batch of an IPC file, the file opened for it alone: merging a thousand runs keeps no
+    file open."""
+    with pa.OSFile(path) as source:
+        return pa.ipc.open_file(source).get_batch(index)
+
+
+class RunReader:
+    """Rows of one run read forward from a row, a batch at a time (or single lines by row)."""
+
+    def __init__(self, run: Run, start: int = 0) -> None:
+        self.path = run.rows
+        self.bounds = np.cumsum((0, *run.batch_rows))
+        self.batch = int(np.searchsorted(self.bounds, start, side="right")) - 1
+        self.offset = start - int(self.bounds[self.batch])
+        self.current: pa.RecordBatch | None = None
+        self.cached: tuple[int, list[str]] | None = None
+
+    def take(self, count: int) -> pa.Table:
+        """The next `count` rows."""
+        pieces = []
+        while count > 0:
+            if self.current is None:
+                self.current = read_batch(self.path, self.batch)
+            n = min(count, self.current.num_rows - self.offset)
+            pieces.append(self.current.slice(self.offset, n))
+            self.offset += n
+            count -= n
+            if self.offset == self.current.num_rows:
+                self.batch, self.offset, self.current = self.batch + 1, 0, None
+        return pa.Table.from_batches(pieces)
+
+    def line(self, row: int) -> str:
+        """The JSONL line of one row."""
+        batch = int(np.searchsorted(self.bounds, row, side="right")) - 1
+        if self.cached is None or self.cached[0] != batch:
+            lines = read_batch(self.path, batch).column(build.LINE_COLUMN).to_pylist()
+            self.cached = (batch, lines)
+        return self.cached[1][row - int(self.bounds[batch])]
+
+
+# --- the merge: order, shards, row groups ------------------------------------------------
+
+
+def merge(runs: Sequence[Run]) -> tuple[np.ndarray, np.ndarray]:
+    """The run of each row in (date, page, id) order, and each row's JSONL size.
+
+    A k-way merge of the runs' keys: each run is sorted, so the run that each next row comes
+    from says everything about the order.
+    """
+    order, sizes = array("I"), array("q")
+    for _key, index, size in heapq.merge(*(keys_of(i, run) for i, run in enumerate(runs))):
+        order.append(index)
+        sizes.append(size)
+    return np.frombuffer(order, dtype=np.uint32), np.frombuffer(sizes, dtype=np.int64)
+
+
+def keys_of(index: int, run: Run) -> Iterator[tuple[tuple[Any, ...], int, int]]:
+    """(build.sort_key of the row, run index, JSONL size) of each row of a run, in its order."""
+    for b in range(-(-run.count // KEY_BATCH)):
+        batch = read_batch(run.keys, b)
+        dates = batch.column("date").to_pylist()
+        pages = batch.column("page").to_pylist()
+        ids = batch.column("id").to_pylist()
+        sizes = batch.column("size").to_pylist()
+        for date, page, record_id, size in zip(dates, pages, ids, sizes, strict=True):
+            yield (date, page is None, page or 0, record_id), index, size
+
+
+@dataclass(frozen=True)
+class ShardJob:
+    """One shard to write: its rows are `order` (a run index each), from `starts` on in each run."""
+
+    index: int
+    count: int
+    runs: tuple[Run, ...]
+    starts: tuple[int, ...]
+    order: np.ndarray
+    data_dir: str
+    settings: BuildConfig
+
+
+def write_data(
+    runs: Sequence[Run],
+    data_dir: Path,
+    settings: BuildConfig,
+    jobs: int = 1,
+    progress: bool | None = None,
+) -> card.Stats:
+    """Merge the runs into the Parquet and JSONL shards; return the card's statistics.
+
+    The shards are cut by build.plan_shards from the merged rows' sizes, then written by
+    `jobs` processes, a worker per shard; the bytes do not depend on `jobs`.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    order, sizes = merge(runs)
+    shards = build.plan_shards(sizes, settings.max_shard_bytes)
+    taken = np.zeros(len(runs), dtype=np.int64)
+    todo = []
+    for index, rng in enumerate(shards):
+        part = order[rng.start : rng.stop]
+        todo.append(
+            ShardJob(index, len(shards), tuple(runs), tuple(taken.tolist()), part, str(data_dir), settings)
+        )
+        taken += np.bincount(part, minlength=len(runs))
+    tally = card.Tally()
+    shown = Progress(int(sizes.sum()), label="written", enabled=progress)
+    for rng, part_tally in zip(shards, workers.imap(write_shard, todo, min(jobs, len(todo))), strict=True):
+        tally.update(part_tally)
+        shown.update(2, len(rng), int(sizes[rng.start : rng.stop].sum()))
+    shown.close()
+    return tally.stats()
+
+
+def write_shard(job: ShardJob) -> card.Tally:
+    """Write one shard (build.write_shard) from its rows in the runs; count them for the card."""
+    tally = card.Tally()
+
+    def observe(table: pa.Table, lines: list[str]) -> None:
+        if tally.example is None:
+            tally.example = json.loads(lines[0])
+        tally.add(table)
+
+    folder = Path(job.data_dir)
+    readers = [RunReader(run, start) for run, start in zip(job.runs, job.starts, strict=True)]
+    build.write_shard(
+        row_groups(readers, job.order, job.settings.row_group_rows),
+        folder / build.shard_name(job.index, job.count, "parquet"),
+        folder / build.shard_name(job.index, job.count, "jsonl"),
+        job.settings,
+        observe,
+    )
+    return tally
+
+
+def row_groups(readers: Sequence[RunReader], order: np.ndarray, size: int) -> Iterator[list[str]]:
+    """The lines of `size` rows at a time, in `order`: each group's rows are taken from the runs,
+    then put in order."""
+    for at in range(0, len(order), size):
+        part = order[at : at + size]
+        counts = np.bincount(part, minlength=len(readers))
+        lines = pa.concat_tables(readers[i].take(int(counts[i])) for i in np.flatnonzero(counts))
+        by_run = np.argsort(part, kind="stable")  # the lines: the part's rows, grouped by run
+        position = np.empty_like(by_run)
+        position[by_run] = np.arange(len(part))
+        yield lines.column(build.LINE_COLUMN).take(position).to_pylist()

@@ -1,0 +1,293 @@
+"""The streaming build (validate and spill sorted runs in one pass, merge them into shards a row
+group at a time) writes the bytes that building in memory wrote: that former path is kept here,
+as the reference. The bytes do not depend on the number of processes, the comparison with the
+previous release says what comparing every record in memory said, and a refused build leaves
+no runs behind."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import random
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from benchmarks import synth
+from builder import build, runs, schema, validate
+from builder.config import BuildConfig, Config
+from builder.diff import describe, differing_keys
+from builder.release import build_release, diff_releases
+from builder.sources import Source, iter_article_files, iter_file, to_jsonl_line, to_markdown
+
+SETTINGS = BuildConfig(max_shard_bytes=400_000, row_group_rows=37, zstd_level=9)
+RUN_BYTES = 150_000  # many small runs, so the merge interleaves them
+
+
+def varied(records: list[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
+    """Synthetic records made less regular: shuffled, some without a page or authors, some
+    with their authors' keys in the other order (which the JSONL must keep)."""
+    rng = random.Random(seed)
+    out = []
+    for rec in records:
+        rec = dict(rec)
+        roll = rng.random()
+        if roll < 0.1:
+            del rec["page"]
+        elif roll < 0.2:
+            del rec["authors"]  # derived from the byline
+        elif roll < 0.3:
+            rec["authors"] = [{"role": a["role"], "name": a["name"]} for a in rec["authors"]]
+        out.append(rec)
+    rng.shuffle(out)
+    return out
+
+
+def write_corpus(folder: Path, records: list[dict[str, Any]]) -> Path:
+    """Two JSONL files and a few .md files (the first articles)."""
+    folder.mkdir(parents=True)
+    for i, rec in enumerate(records[:8]):
+        (folder / f"article-{i}.md").write_text(to_markdown(rec, schema.field_names()), encoding="utf-8")
+    rest = records[8:]
+    for name, part in (("a.jsonl", rest[::2]), ("b.jsonl", rest[1::2])):
+        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in part)
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    records = varied([rec for rec, _ in synth.generate(500, seed=11)], seed=12)
+    return write_corpus(tmp_path_factory.mktemp("streaming") / "articles", records)
+
+
+@pytest.fixture(autouse=True)
+def small_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runs, "RUN_BYTES", RUN_BYTES)
+
+
+# --- the former in-memory build, as the reference ----------------------------------------
+
+
+def in_memory_rows(paths: list[Path]) -> list[dict[str, Any]]:
+    """Every record read whole, normalised, sorted, as plain records (the former build.plan)."""
+    records = [
+        validate.to_record(item.data)
+        for name in iter_article_files(paths)
+        for item in iter_file(name)
+        if isinstance(item, Source)
+    ]
+    return [build.plain(r) for r in sorted(records, key=build.sort_key)]
+
+
+def to_table(records: list[dict[str, Any]]) -> pa.Table:
+    """The former build.to_table: plain records as a table of the schema's types."""
+    arrow_schema = schema.arrow_schema()
+    dates = {f.name for f in arrow_schema if pa.types.is_date32(f.type)}
+    rows = [{k: dt.date.fromisoformat(v) if k in dates else v for k, v in r.items()} for r in records]
+    return pa.Table.from_pylist(rows, schema=arrow_schema)
+
+
+def in_memory_data(rows: list[dict[str, Any]], folder: Path, settings: BuildConfig) -> None:
+    """The former build.write_data: shards cut by the records' JSON size, each written whole."""
+    names = schema.field_names()
+    sizes = [len(to_jsonl_line(r, names).encode("utf-8")) + 1 for r in rows]
+    shards, start, size = [], 0, 0
+    for i, n in enumerate(sizes):
+        if i > start and size + n > settings.max_shard_bytes:
+            shards.append((start, i))
+            start, size = i, 0
+        size += n
+    shards.append((start, len(rows)))
+    order = [pq.SortingColumn(names.index(n)) for n in build.SORT_FIELDS]
+    for index, (a, b) in enumerate(shards):
+        part = rows[a:b]
+        pq.write_table(
+            to_table(part),
+            folder / build.shard_name(index, len(shards), "parquet"),
+            row_group_size=settings.row_group_rows,
+            compression="zstd",
+            compression_level=settings.zstd_level,
+            write_statistics=True,
+            sorting_columns=order,
+        )
+        lines = "".join(to_jsonl_line(r, names) + "\n" for r in part)
+        (folder / build.shard_name(index, len(shards), "jsonl")).write_text(lines, encoding="utf-8")
+
+
+def in_memory_stats(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The former card.Stats.of(records), and the first record and dates the card showed."""
+    months = Counter(str(r["date"])[:7] for r in rows)
+    return {
+        "months": {m: n for m, n in sorted(months.items())},
+        "per_source": Counter(r["source"] for r in rows).most_common(),
+        "per_section": Counter(r["section"] for r in rows).most_common(),
+        "lengths": sorted(len(r["body"]) for r in rows),
+        "span": (str(rows[0]["date"]), str(rows[-1]["date"])),
+        "example": rows[0],
+    }
+
+
+def file_hashes(folder: Path) -> dict[str, str]:
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+# --- the tests ----------------------------------------------------------------------------
+
+
+def test_streamed_shards_are_the_bytes_of_the_in_memory_build(corpus: Path, tmp_path: Path) -> None:
+    rows = in_memory_rows([corpus])
+    reference = tmp_path / "reference"
+    reference.mkdir()
+    in_memory_data(rows, reference, SETTINGS)
+    with runs.stage([corpus], jobs=2) as staged:
+        assert staged.report.errors == 0 and staged.count == len(rows) == 500
+        assert len(staged.runs) > 10
+        stats = runs.write_data(staged.runs, tmp_path / "streamed", SETTINGS, jobs=2)
+    streamed = file_hashes(tmp_path / "streamed")
+    assert streamed == file_hashes(reference)
+    parquet = sorted((tmp_path / "streamed").glob("*.parquet"))
+    assert len(parquet) > 3
+    for path in parquet:  # several row groups, all full but the last
+        meta = pq.ParquetFile(path).metadata
+        groups = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+        assert len(groups) > 1 and set(groups[:-1]) == {SETTINGS.row_group_rows}
+    assert any(pq.ParquetFile(p).metadata.num_rows % SETTINGS.row_group_rows for p in parquet)
+    want = in_memory_stats(rows)
+    assert {m: n for m, n in stats.per_month if n} == want["months"]
+    assert stats.per_source == want["per_source"]
+    assert stats.per_section == want["per_section"]
+    assert stats.lengths.tolist() == want["lengths"]
+    assert stats.span == want["span"]
+    assert json.dumps(stats.example, ensure_ascii=False) == json.dumps(want["example"], ensure_ascii=False)
+
+
+def test_the_authors_keep_their_keys_order_in_the_jsonl(corpus: Path, tmp_path: Path) -> None:
+    with runs.stage([corpus], jobs=1) as staged:
+        runs.write_data(staged.runs, tmp_path, SETTINGS)
+    lines = [line for p in sorted(tmp_path.glob("*.jsonl")) for line in p.read_text("utf-8").splitlines()]
+    assert len(lines) == 500
+    assert any('"authors":[{"role":' in line for line in lines)
+    assert any('"authors":[{"name":' in line for line in lines)
+    assert any('"page"' not in line for line in lines)
+
+
+def test_the_number_of_processes_changes_no_byte(corpus: Path, tmp_path: Path) -> None:
+    config = Config(build=SETTINGS)
+    built = {}
+    for jobs in (1, 2):
+        out = tmp_path / f"jobs-{jobs}"
+        result = build_release([corpus], out, config=config, changelog=out / "CHANGELOG.md", jobs=jobs)
+        assert result.release is not None, result.report.sorted()[:3]
+        built[jobs] = file_hashes(out)
+    assert built[1] == built[2]
+    assert sum(name.endswith(".parquet") for name in built[1]) > 3
+
+
+def reference_changes(old_rows: list[dict[str, Any]], new_rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The former diff.compare: both sides whole, as dicts by id."""
+    old = {r["id"]: r for r in old_rows}
+    new = {r["id"]: r for r in new_rows}
+    dates = sorted(str(r["date"]) for r in new_rows)
+    return {
+        "old_count": len(old),
+        "new_count": len(new),
+        "added": sorted(new.keys() - old.keys()),
+        "removed": sorted(old.keys() - new.keys()),
+        "changed": {
+            i: differing_keys(old[i], new[i]) for i in sorted(old.keys() & new.keys()) if old[i] != new[i]
+        },
+        "dates": (dates[0], dates[-1]),
+    }
+
+
+def edited(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The corpus of a next release: some records removed, added, corrected, moved to another
+    page or day, and some only with their authors' keys reordered (no change)."""
+    out = [dict(r) for r in records[30:]]  # 30 removed
+    extra = [rec for rec, _ in synth.generate(540, seed=11)][500:]
+    out += [{**rec, "id": rec["id"].replace("synth-", "extra-")} for rec in extra]  # 40 added
+    for rec in out[:25]:
+        rec["headline"] = rec["headline"] + "（更正）"
+    for rec in out[25:30]:
+        rec["kicker"] = "新引题"
+        rec["body"] = rec["body"] + "\n本文有删改。"
+    for rec in out[30:35]:  # they had no page: now the one their id names, so they move
+        rec["page"] = int(rec["id"].split("-")[2][1:])
+    for rec in out[35:45]:
+        if "authors" in rec:
+            rec["authors"] = [dict(reversed(list(a.items()))) for a in rec["authors"]]
+    return out
+
+
+def test_changes_equal_those_of_comparing_every_record_in_memory(corpus: Path, tmp_path: Path) -> None:
+    records = varied([rec for rec, _ in synth.generate(500, seed=11)], seed=12)
+    for rec in records[60:65]:
+        rec.pop("page", None)
+    first = write_corpus(tmp_path / "v1", records)
+    config = Config(build=SETTINGS)
+    changelog = tmp_path / "CHANGELOG.md"
+    one = build_release([first], tmp_path / "dist", config=config, changelog=changelog, jobs=2)
+    second = write_corpus(tmp_path / "v2", edited(records))
+    two = build_release([second], tmp_path / "dist", config=config, changelog=changelog, jobs=2)
+    assert one.release is not None and two.release is not None and two.changes is not None
+    assert two.version == "1.1.0"
+
+    old_rows = build.table_records(build.read_table(one.release))
+    want = reference_changes(old_rows, in_memory_rows([second]))
+    got = dataclasses.asdict(two.changes)
+    assert {k: got[k] for k in want} == want
+    assert len(want["added"]) == 40 and len(want["removed"]) == 30 and len(want["changed"]) == 35
+    reference = dataclasses.replace(two.changes, **want)
+    assert describe(two.changes, "1.0.0") == describe(reference, "1.0.0")
+    entry = changelog.read_text(encoding="utf-8").split("\n## ")[1]
+    assert "- Changed (35): " in entry
+    assert "(headline)" in entry and "(kicker, body)" in entry and "(page)" in entry
+    diffed = diff_releases(one.release, two.release)
+    assert dataclasses.asdict(diffed) == dataclasses.asdict(two.changes)
+
+
+def test_a_refused_build_leaves_no_runs(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    text = (corpus / "a.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+    text[150] = text[150].replace('"source": "合成日报"', '"source": ""')
+    assert '"source": ""' in text[150]
+    (bad / "a.jsonl").write_text("".join(text), encoding="utf-8")
+    out = tmp_path / "dist"
+    result = build_release(
+        [bad], out, config=Config(build=SETTINGS), changelog=tmp_path / "CHANGELOG.md", jobs=2
+    )
+    assert result.release is None and result.report.errors > 0
+    assert not out.exists() and not (tmp_path / "CHANGELOG.md").exists()
+    assert list(scratch.iterdir()) == []
+    with runs.stage([bad]) as staged:
+        assert staged.runs == [] and staged.report.errors > 0
+        assert [p.name for p in scratch.iterdir()] != []  # the folder exists, empty of runs
+        assert [q for p in scratch.iterdir() for q in p.iterdir()] == []
+    result = build_release([corpus], out, config=Config(build=SETTINGS), changelog=tmp_path / "CHANGELOG.md")
+    assert result.release is not None
+    assert list(scratch.iterdir()) == []
+
+
+def test_shards_are_cut_by_the_rows_json_size() -> None:
+    assert build.plan_shards([5, 5, 5, 20, 1], 10) == [range(0, 2), range(2, 3), range(3, 4), range(4, 5)]
+    assert build.plan_shards(np.array([3, 3, 3]), 100) == [range(0, 3)]
+    assert build.plan_shards([], 10) == []
