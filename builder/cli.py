@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
-from builder import __version__, report
+from builder import __version__, report, workers
 from builder.catalog import rules_table
 from builder.config import Config, ConfigError, load_config
 from builder.diff import describe
@@ -63,6 +65,32 @@ def cli() -> None:
     """Turn Chinese local-newspaper pages into a clean, versioned, validated dataset."""
 
 
+def engine_options(func):  # type: ignore[no-untyped-def]
+    """`--engine local|ray` and `--address`, shared by validate and build."""
+    func = click.option(
+        "--address", metavar="ADDR", help="With --engine ray: the Ray cluster [default: a local Ray]."
+    )(func)
+    return click.option(
+        "--engine",
+        type=click.Choice(workers.ENGINES),
+        default="local",
+        show_default=True,
+        help="local worker processes, or Ray tasks (pip install 'newsset[ray]'); same output.",
+    )(func)
+
+
+@contextmanager
+def running_on(engine: str, address: str | None) -> Iterator[None]:
+    """The engine for the command; a missing Ray or an unreachable cluster exits 2."""
+    from builder.ray_engine import EngineError
+
+    try:
+        with workers.engine(engine, address):
+            yield
+    except EngineError as err:
+        raise EnvironmentProblem(str(err)) from err
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @output_format_option
@@ -70,7 +98,10 @@ def cli() -> None:
 @click.option(
     "--jobs", "-j", type=click.IntRange(min=1), help="Worker processes [default: all cores for big inputs]."
 )
-def validate(paths: tuple[str, ...], fmt: str, strict: bool, jobs: int | None) -> None:
+@engine_options
+def validate(
+    paths: tuple[str, ...], fmt: str, strict: bool, jobs: int | None, engine: str, address: str | None
+) -> None:
     """Check article files (.md and .jsonl, files or folders) against the schema and rules.
 
     Every problem is reported with file, line, column, rule id and a hint.
@@ -80,8 +111,10 @@ def validate(paths: tuple[str, ...], fmt: str, strict: bool, jobs: int | None) -
     Example:
         newsset validate
         newsset validate articles/2020/11/09 --strict --format github
+        newsset validate big.jsonl --engine ray --address 10.0.0.5:6379
     """
-    result = validate_paths(default_paths(paths), jobs=jobs)
+    with running_on(engine, address):
+        result = validate_paths(default_paths(paths), jobs=jobs)
     emit_diagnostics(result.sorted(), result.files, result.records, fmt)
     sys.exit(1 if result.failed(strict) else 0)
 
@@ -178,6 +211,7 @@ def read_config(path: str | None) -> Config:
     help="Worker processes; the bytes do not depend on it. [default: all cores for big inputs]",
 )
 @output_format_option
+@engine_options
 def build_command(
     articles: tuple[str, ...],
     version: str | None,
@@ -189,6 +223,8 @@ def build_command(
     check: bool,
     jobs: int | None,
     fmt: str,
+    engine: str,
+    address: str | None,
 ) -> None:
     """Validate the corpus and release it as <out>/<name>/<version>/: Parquet and JSONL shards,
     the dataset card with its plots, a copy of the schema, croissant.json (Croissant 1.1),
@@ -208,16 +244,19 @@ def build_command(
         newsset build --check
         newsset build --bump minor
         newsset build --articles articles --version 1.0.0 --out dist
+        newsset build --bump minor --engine ray --address 10.0.0.5:6379
     """
     if version and bump:
         raise click.UsageError("give --version or --bump, not both")
     config = read_config(config_path)
     paths = default_paths(articles)
     if check:
-        check_release(paths, out, version, config, changelog, fmt, jobs)
+        with running_on(engine, address):
+            check_release(paths, out, version, config, changelog, fmt, jobs)
         return
     try:
-        result = build_release(paths, out, version, bump, force, config, changelog, jobs)
+        with running_on(engine, address):
+            result = build_release(paths, out, version, bump, force, config, changelog, jobs)
     except ReleaseError as err:
         raise click.ClickException(str(err)) from err
     except OSError as err:

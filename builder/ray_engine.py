@@ -68,17 +68,23 @@ def session(address: str | None = None, num_cpus: int | None = None) -> Iterator
             ray.shutdown()
 
 
+def apply(work: Callable[[T], R], item: T) -> R:
+    """The task every item runs as: the same call the local engine makes."""
+    return work(item)
+
+
 def imap(work: Callable[[T], R], items: Iterable[T], window: int | None = None) -> Iterator[R]:
     """`map(work, items)` as Ray tasks, in input order, with at most `window` tasks in flight.
 
     The window bounds the results held by the driver, as the local engine's pool does.
     """
     ray = ray_module()
-    task = ray.remote(max_retries=TASK_RETRIES)(work)
+    task = ray.remote(max_retries=TASK_RETRIES)(apply)
+    shared = ray.put(work)  # sent once; a functools.partial of a builder function travels too
     window = window or max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
     pending: deque[Any] = deque()
     for item in items:
-        pending.append(task.remote(item))
+        pending.append(task.remote(shared, item))
         if len(pending) >= window:
             yield ray.get(pending.popleft())
     while pending:

@@ -8,14 +8,44 @@ from __future__ import annotations
 
 import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
 
+ENGINES = ("local", "ray")
+_engine = "local"
+
+
+@contextmanager
+def engine(name: str = "local", address: str | None = None) -> Iterator[None]:
+    """Run every `imap` inside on this engine: local processes, or Ray tasks (on the cluster at
+    `address`, or on a Ray started on this machine). The work and its results are the same."""
+    global _engine
+    if name not in ENGINES:
+        raise ValueError(f"unknown engine {name!r}: use one of {', '.join(ENGINES)}")
+    if name == "local":
+        yield
+        return
+    from builder import ray_engine
+
+    before = _engine
+    with ray_engine.session(address):
+        _engine = name
+        try:
+            yield
+        finally:
+            _engine = before
+
 
 def imap(work: Callable[[T], R], items: Iterable[T], jobs: int) -> Iterator[R]:
-    """`map(work, items)`, in `jobs` forked worker processes when jobs > 1."""
+    """`map(work, items)`, in `jobs` forked worker processes when jobs > 1 (or as Ray tasks)."""
+    if _engine == "ray":
+        from builder import ray_engine
+
+        yield from ray_engine.imap(work, items)
+        return
     if jobs <= 1:
         yield from map(work, items)
         return
