@@ -162,13 +162,16 @@ main()
 """
 
 
-def test_a_build_killed_while_writing_leaves_no_release(project, newsset):
+def test_a_build_killed_while_writing_leaves_no_release(project, newsset, tmp_path):
+    scratch = tmp_path / "scratch"  # where the killed build's sorted runs are left
+    scratch.mkdir()
     proc = subprocess.Popen(
         [sys.executable, "-c", INTERRUPTED, "build", *project.options()],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env={**os.environ, "TMPDIR": str(scratch)},
     )
     guard = threading.Timer(60, proc.kill)
     guard.start()
