@@ -66,6 +66,13 @@ def diagnostic(
     )
 
 
+def at_field(src: Source, rule_id: str, name: str, message: str, hint: str = "") -> Diagnostic:
+    """A diagnostic about one field: its line, its column and its JSON pointer."""
+    return diagnostic(
+        src, rule_id, message, line=src.line_of(name), col=src.col_of(name), hint=hint, pointer=f"/{name}"
+    )
+
+
 def at_offset(src: Source, para: Paragraph, offset: int) -> tuple[int, int]:
     """Line and column of a character of a paragraph (.md keeps the paragraph's own lines)."""
     if src.format != "md":
@@ -150,14 +157,12 @@ def doubled_headline(src: Source) -> Iterator[Diagnostic]:
     for name, value in string_fields(src, TITLE_FIELDS):
         fixed = undouble_title(value)
         if fixed is not None:
-            yield diagnostic(
+            yield at_field(
                 src,
                 "C102",
+                name,
                 f"{name} is printed twice: '{snippet(value, 40)}'",
-                line=src.line_of(name),
-                col=src.col_of(name),
                 hint=f"keep one copy: {fixed}",
-                pointer=f"/{name}",
             )
 
 
@@ -214,14 +219,7 @@ def bad_characters(src: Source) -> Iterator[Diagnostic]:
     """U+FFFD from a failed conversion, control characters, zero-width marks."""
     for name, value in string_fields(src, TEXT_FIELDS):
         for _offset, ch in text.bad_characters(value):
-            yield diagnostic(
-                src,
-                "C104",
-                f"{name} contains {describe_char(ch)}",
-                line=src.line_of(name),
-                col=src.col_of(name),
-                pointer=f"/{name}",
-            )
+            yield at_field(src, "C104", name, f"{name} contains {describe_char(ch)}")
             break
     for para in src.paragraphs:
         for offset, ch in text.bad_characters(para.text):
@@ -252,14 +250,7 @@ def byline_without_name(src: Source) -> Iterator[Diagnostic]:
     parsed = bylines.parse(value)
     if parsed is not None:
         for role in parsed.empty_roles:
-            yield diagnostic(
-                src,
-                "C106",
-                f"byline has the role '{role}' with no name after it",
-                line=src.line_of("byline"),
-                col=src.col_of("byline"),
-                pointer="/byline",
-            )
+            yield at_field(src, "C106", "byline", f"byline has the role '{role}' with no name after it")
 
 
 # --- warnings ----------------------------------------------------------------------------
@@ -328,14 +319,7 @@ def unbalanced_brackets(src: Source) -> Iterator[Diagnostic]:
     for name, value in string_fields(src, TITLE_FIELDS):
         stray = text.unbalanced_brackets(value)
         if stray:
-            yield diagnostic(
-                src,
-                "C203",
-                f"{name} has unbalanced {' '.join(stray)}",
-                line=src.line_of(name),
-                col=src.col_of(name),
-                pointer=f"/{name}",
-            )
+            yield at_field(src, "C203", name, f"{name} has unbalanced {' '.join(stray)}")
     body = body_of(src)
     if body is None:
         return
@@ -361,14 +345,7 @@ def unbalanced_brackets(src: Source) -> Iterator[Diagnostic]:
 def not_nfc(src: Source) -> Iterator[Diagnostic]:
     for name, value in string_fields(src, (*TEXT_FIELDS, "body")):
         if not text.is_nfc(value):
-            yield diagnostic(
-                src,
-                "C204",
-                f"{name} is not in Unicode NFC",
-                line=src.line_of(name),
-                col=src.col_of(name),
-                pointer=f"/{name}",
-            )
+            yield at_field(src, "C204", name, f"{name} is not in Unicode NFC")
 
 
 def may_be_short(src: Source) -> bool:
@@ -392,13 +369,8 @@ def short_body(src: Source) -> Iterator[Diagnostic]:
 def long_headline(src: Source) -> Iterator[Diagnostic]:
     value = src.data.get("headline")
     if isinstance(value, str) and len(value) > LONG_HEADLINE:
-        yield diagnostic(
-            src,
-            "C206",
-            f"the headline has {len(value)} characters (more than {LONG_HEADLINE})",
-            line=src.line_of("headline"),
-            col=src.col_of("headline"),
-            pointer="/headline",
+        yield at_field(
+            src, "C206", "headline", f"the headline has {len(value)} characters (more than {LONG_HEADLINE})"
         )
 
 
@@ -410,14 +382,7 @@ def byline_authors_mismatch(src: Source) -> Iterator[Diagnostic]:
     derived = bylines.authors_of(byline)
     if derived and derived != authors:
         names = " ".join(a["name"] for a in derived)
-        yield diagnostic(
-            src,
-            "C207",
-            f"authors do not match the byline '{byline}' ({names})",
-            line=src.line_of("authors"),
-            col=src.col_of("authors"),
-            pointer="/authors",
-        )
+        yield at_field(src, "C207", "authors", f"authors do not match the byline '{byline}' ({names})")
 
 
 @rule("C208")
@@ -429,14 +394,7 @@ def unparsed_byline(src: Source) -> Iterator[Diagnostic]:
         and "authors" not in src.data
         and bylines.parse(byline) is None
     ):
-        yield diagnostic(
-            src,
-            "C208",
-            f"cannot read roles and names in the byline '{byline}'",
-            line=src.line_of("byline"),
-            col=src.col_of("byline"),
-            pointer="/byline",
-        )
+        yield at_field(src, "C208", "byline", f"cannot read roles and names in the byline '{byline}'")
 
 
 def stray_gaps(paragraph: str) -> list[re.Match[str]]:
