@@ -6,12 +6,12 @@ in input order and finds the records that share a key, reading only those record
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import xxhash
 
-from builder import neardup, rules
+from builder import neardup, rules, screens
 from builder.diagnostics import Diagnostic
 from builder.sources import Source, record_at
 
@@ -29,28 +29,24 @@ class KeyColumns:
         self.offset: list[int] = []
         self.id_hash: list[int] = []
         self.body_hash: list[int] = []
-        self.bodies: list[str] = []
         self.sketch_rows: list[np.ndarray] = []
 
-    def add(self, src: Source, file_index: int) -> None:
-        record_id, body = src.data.get("id"), src.data.get("body")
-        self.file.append(file_index)
-        self.line.append(src.line)
-        self.offset.append(src.offset)
-        self.id_hash.append(text_hash(record_id) if isinstance(record_id, str) else 0)
-        has_body = isinstance(body, str) and bool(body.strip())
-        self.body_hash.append(text_hash(body) if has_body else 0)
-        self.bodies.append(body if has_body else "")
-        if len(self.bodies) >= SKETCH_BATCH:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.bodies:
-            self.sketch_rows.append(neardup.sketches(self.bodies))
-            self.bodies = []
+    def add(self, sources: Sequence[Source], file_indexes: Sequence[int], batch: screens.Batch) -> None:
+        """The keys of a batch of records, in input order; `batch` holds their bodies
+        (`screens.Batch` of `screens.texts_of` their bodies), encoded once for every check."""
+        code_bytes = memoryview(batch.cp).cast("B")
+        spans = zip(batch.starts.tolist(), batch.ends.tolist(), strict=True)
+        for src, file_index, (start, end) in zip(sources, file_indexes, spans, strict=True):
+            record_id, body = src.data.get("id"), src.data.get("body")
+            self.file.append(file_index)
+            self.line.append(src.line)
+            self.offset.append(src.offset)
+            self.id_hash.append(text_hash(record_id) if isinstance(record_id, str) else 0)
+            has_body = isinstance(body, str) and bool(body.strip())
+            self.body_hash.append(bytes_hash(code_bytes[4 * start : 4 * end]) if has_body else 0)
+        self.sketch_rows.append(batch.sketches())
 
     def arrays(self) -> dict[str, np.ndarray]:
-        self.flush()
         sketch = (
             np.concatenate(self.sketch_rows) if self.sketch_rows else np.empty((0, neardup.BINS), np.uint32)
         )
@@ -64,12 +60,13 @@ class KeyColumns:
         }
 
 
-SKETCH_BATCH = 1024
-
-
 def text_hash(value: str) -> int:
     """A 64-bit hash that is never 0 (0 stands for "no value")."""
-    return xxhash.xxh3_64_intdigest(value.encode("utf-8")) or 1
+    return bytes_hash(value.encode("utf-8"))
+
+
+def bytes_hash(value: bytes | memoryview) -> int:
+    return xxhash.xxh3_64_intdigest(value) or 1
 
 
 class CorpusIndex:

@@ -38,30 +38,39 @@ def _mix(h: np.ndarray) -> np.ndarray:
 
 
 def sketches(bodies: Sequence[str]) -> np.ndarray:
-    """One row of `BINS` values per body (EMPTY where no shingle fell), computed in one pass.
+    """One row of `BINS` values per body (EMPTY where no shingle fell)."""
+    cp, starts, ends = code_points(bodies)
+    return sketch_rows(cp, starts, ends, np.flatnonzero(cp % np.uint32(SAMPLE) == 0))
 
-    Only shingles starting at a character whose code is a multiple of `SAMPLE` are hashed: the
-    choice depends on the text alone, so a reprint samples the same shingles as its original.
+
+def code_points(bodies: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The bodies as one array of code points, a newline between two, and where each starts and
+    ends: the form `sketch_rows` and `builder.screens` share, so a batch is encoded once."""
+    joined = "\n".join(bodies)
+    cp = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    lengths = np.array([len(b) for b in bodies], dtype=np.int64)
+    starts = np.cumsum(lengths + 1) - (lengths + 1)
+    return cp, starts, starts + lengths
+
+
+def sketch_rows(cp: np.ndarray, starts: np.ndarray, ends: np.ndarray, anchors: np.ndarray) -> np.ndarray:
+    """The sketches of the bodies laid out in `cp` (see `code_points`), computed in one pass.
+
+    `anchors` are the positions whose code is a multiple of `SAMPLE`: only shingles starting
+    there are hashed. The choice depends on the text alone, so a reprint samples the same
+    shingles as its original. A shingle never runs past the end of its body.
     """
-    out = np.full((len(bodies), BINS), EMPTY, dtype=np.uint32)
-    joined = "\x00".join(bodies)  # NUL never occurs in a valid body: no shingle spans two
-    cp = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
-    n = len(cp) - (SHINGLE - 1)
-    if n <= 0:
+    out = np.full((len(starts), BINS), EMPTY, dtype=np.uint32)
+    if not len(anchors):
         return out
-    anchor = np.flatnonzero(cp[:n] % np.uint32(SAMPLE) == 0)
-    if not len(anchor):
-        return out
+    owner = np.searchsorted(starts, anchors, side="right") - 1
+    inside = anchors + (SHINGLE - 1) < ends[owner]
+    anchors, owner = anchors[inside], owner[inside]
     with np.errstate(over="ignore"):
-        h = np.zeros(len(anchor), dtype=np.uint64)
-        inside = np.ones(len(anchor), dtype=bool)
+        h = np.zeros(len(anchors), dtype=np.uint64)
         for j in range(SHINGLE):
-            c = cp[anchor + j]
-            inside &= c != 0
-            h = h * _M1 + c.astype(np.uint64)
-        h = _mix(h[inside])
-    starts = np.cumsum([0] + [len(b) + 1 for b in bodies[:-1]])
-    owner = np.searchsorted(starts, anchor[inside], side="right") - 1
+            h = h * _M1 + cp[anchors + j].astype(np.uint64)
+        h = _mix(h)
     slot = owner * BINS + (h & np.uint64(BINS - 1)).astype(np.int64)
     values = np.minimum((h >> np.uint64(32)).astype(np.uint32), EMPTY - np.uint32(1))
     np.minimum.at(out.reshape(-1), slot, values)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
-from builder import bylines, catalog, text
+from builder import bylines, catalog, screens, text
 from builder.diagnostics import Diagnostic
 from builder.sources import Paragraph, Source
 
@@ -27,18 +28,31 @@ CONTENT_RULES: dict[str, Rule] = {}
 SCREENS: dict[str, Screen] = {}
 
 
+@dataclass(frozen=True)
+class Entry:
+    rule_id: str
+    func: Rule
+    screen: Screen | None
+    batched: bool  # screened a batch at a time (builder.screens) where flags are given
+
+
+ENTRIES: list[Entry] = []
+
+
 def rule(rule_id: str, screen: Screen | None = None) -> Callable[[Rule], Rule]:
     """Register a content rule under its stable id.
 
     A screen is a cheap test that is true whenever the rule could report something; the rule
     itself runs only when its screen passes. Screens may pass too often, never too rarely
-    (the test suite compares screened and unscreened runs).
+    (the test suite compares screened and unscreened runs). The rules of `screens.BATCHED`
+    are also screened a batch of records at a time, which `check` takes as `flags`.
     """
 
     def register(func: Rule) -> Rule:
         CONTENT_RULES[rule_id] = func
         if screen is not None:
             SCREENS[rule_id] = screen
+        ENTRIES.append(Entry(rule_id, func, screen, rule_id in screens.BATCHED))
         return func
 
     return register
@@ -168,6 +182,8 @@ def doubled_headline(src: Source) -> Iterator[Diagnostic]:
 
 def undouble_title(value: str) -> str | None:
     """The title with each doubled part kept once, or None when nothing is doubled."""
+    if " " not in value:
+        return text.undouble(value)
     parts = value.split(" ")
     fixed = [text.undouble(part) or part for part in parts]
     whole = text.undouble(value)
@@ -432,11 +448,25 @@ def stray_space(src: Source) -> Iterator[Diagnostic]:
                 break
 
 
-def check(src: Source, screened: bool = True) -> list[Diagnostic]:
-    """Run every content rule on one record (with `screened`, only where its screen passes)."""
+def check(src: Source, screened: bool = True, flags: frozenset[str] | None = None) -> list[Diagnostic]:
+    """Run every content rule on one record (with `screened`, only where its screen passes).
+
+    `flags`, when given, are the rules of `screens.BATCHED` that the batch screens raised for
+    this record (`screens.body_flags` and `screens.field_flags`): those rules run when raised.
+    """
     found: list[Diagnostic] = []
-    for rule_id, func in CONTENT_RULES.items():
-        screen = SCREENS.get(rule_id) if screened else None
-        if screen is None or screen(src):
-            found.extend(func(src))
+    for entry in ENTRIES:
+        if screened:
+            if flags is not None and entry.batched:
+                if entry.rule_id not in flags:
+                    continue
+            elif entry.screen is not None and not entry.screen(src):
+                continue
+        found.extend(entry.func(src))
     return found
+
+
+def field_text(data: dict[str, object]) -> str:
+    """A record's short text fields, one per line: what `screens.field_flags` looks at."""
+    values = [data.get(name) for name in TEXT_FIELDS]
+    return "\n".join([value for value in values if isinstance(value, str)])

@@ -53,7 +53,7 @@ _BAD_CHAR_RE = re.compile("[\ufffd\x00-\x09\x0b-\x1f\x7f-\x9f\u200b\ufeff]")
 
 def is_cjk(ch: str) -> bool:
     """True for a CJK ideograph (or kana/hangul): characters joined without spaces."""
-    return bool(_CJK_RE.fullmatch(ch))
+    return "\u4e00" <= ch <= "\u9fff" or bool(_CJK_RE.fullmatch(ch))  # the common block first
 
 
 def is_cjk_or_punct(ch: str) -> bool:

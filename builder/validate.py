@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 import numpy as np
 
-from builder import bylines, corpus, rules, schema, workers
+from builder import bylines, corpus, rules, schema, screens, workers
 from builder.catalog import RULES
 from builder.diagnostics import ERROR, WARNING, Diagnostic
 from builder.progress import Progress
@@ -205,24 +205,23 @@ def id_agreement(src: Source) -> Iterator[Diagnostic]:
     parts = ID_PARTS.match(record_id)
     if not parts:
         return
-    where = {"line": src.line_of("id"), "col": src.col_of("id"), "pointer": "/id"}
     if isinstance(date, str) and parts["date"] != date.replace("-", ""):
-        yield make(
+        yield rules.at_field(
             src,
             "S008",
+            "id",
             f"id {record_id} says date {parts['date']} but date is {date}",
             hint=f"use the id {record_id.replace(parts['date'], date.replace('-', ''), 1)} "
             "or correct the date",
-            **where,
         )
     label_match = PAGE_LABEL.match(parts["page"])
     if label_match and isinstance(page, int) and not isinstance(page, bool) and int(label_match[1]) != page:
-        yield make(
+        yield rules.at_field(
             src,
             "S008",
+            "id",
             f"id {record_id} says page {parts['page']} but page is {page}",
             hint=f"use page label p{page:02d} in the id, or correct the page",
-            **where,
         )
 
 
@@ -247,9 +246,39 @@ def check_schema(src: Source) -> list[Diagnostic]:
     return schema_diagnostics(src)
 
 
-def check_record(src: Source) -> list[Diagnostic]:
-    """Schema and content diagnostics of one record."""
-    return check_schema(src) + rules.check(src)
+def check_record(src: Source, flags: frozenset[str] | None = None) -> list[Diagnostic]:
+    """Schema and content diagnostics of one record (`flags`: see `rules.check`)."""
+    return check_schema(src) + rules.check(src, flags=flags)
+
+
+BATCH_RECORDS = 1024  # records whose bodies are screened together
+
+
+def batch_flags(sources: list[Source], batch: screens.Batch) -> list[frozenset[str] | None]:
+    """The flags of the batch screens (`rules.check`) for the JSONL records of a batch; None
+    for the others (.md, whose paragraphs keep their own lines), whose rules screen themselves."""
+    jsonl = [i for i, src in enumerate(sources) if src.format == "jsonl"]
+    if not jsonl:
+        return [None] * len(sources)
+    if len(jsonl) < len(sources):
+        batch = screens.Batch(screens.texts_of([sources[i].data.get("body") for i in jsonl]))
+    body = screens.body_flags([sources[i].data.get("body") for i in jsonl], batch)
+    fields = screens.field_flags([rules.field_text(sources[i].data) for i in jsonl])
+    out: list[frozenset[str] | None] = [None] * len(sources)
+    for i, raised_body, raised_fields in zip(jsonl, body, fields, strict=True):
+        out[i] = raised_body | raised_fields if raised_fields else raised_body
+    return out
+
+
+def batches(items: Iterator[tuple[int, Source | Diagnostic]], size: int) -> Iterator[list[tuple[int, Any]]]:
+    batch: list[tuple[int, Any]] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def validate_record(record: dict[str, Any], path: str = "<record>") -> list[Diagnostic]:
@@ -354,16 +383,21 @@ def check_unit(unit: Unit, keep: Callable[[Source, list[Diagnostic]], None] | No
     """
     result = UnitResult(files=len(unit.files) if unit.start == 0 else 0)
     keys = corpus.KeyColumns()
-    for file_index, item in iter_unit(unit):
-        if isinstance(item, Diagnostic):
-            result.diagnostics.append(item)
-            continue
-        result.records += 1
-        found = check_record(item)
-        result.diagnostics.extend(found)
-        keys.add(item, file_index)
-        if keep is not None:
-            keep(item, found)
+    for items in batches(iter_unit(unit), BATCH_RECORDS):
+        records = [(index, item) for index, item in items if isinstance(item, Source)]
+        sources = [src for _, src in records]
+        bodies = screens.Batch(screens.texts_of([src.data.get("body") for src in sources]))
+        flags = iter(batch_flags(sources, bodies))
+        for _, item in items:
+            if isinstance(item, Diagnostic):
+                result.diagnostics.append(item)
+                continue
+            result.records += 1
+            found = check_record(item, next(flags))
+            result.diagnostics.extend(found)
+            if keep is not None:
+                keep(item, found)
+        keys.add(sources, [index for index, _ in records], bodies)
     result.columns = keys.arrays()
     return result
 

@@ -1,0 +1,86 @@
+"""The batch screens (builder/screens.py) never hide a diagnostic, whatever the batch holds."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from builder import neardup, rules, screens, validate
+from builder.sources import Source, read_path
+from tests.conftest import REPO, valid_record
+
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Characters every rule looks at: CJK, spaces of three kinds, marks of both widths, brackets,
+# byline markers, datelines, controls, a combining accent, a Hangul vowel, an astral ideograph.
+ALPHABET = list(
+    '本报讯记者王强食药监局电新华社北京月日。，：“”‘’（）《》【】■ \u3000\u00a0\n,;:?!()"\ufffd\x07\u200b'
+    "\uf900\u0301\u1161가\U00020001e1a-.%"
+)
+tricky = st.text(alphabet=st.sampled_from(ALPHABET), max_size=80)
+record = st.fixed_dictionaries(
+    {"body": tricky, "headline": tricky, "kicker": tricky, "section": tricky, "byline": tricky}
+)
+
+
+@SETTINGS
+@given(st.lists(record, min_size=1, max_size=6))
+def test_batch_flags_never_hide_a_diagnostic(changes: list[dict[str, str]]) -> None:
+    """Each record of a batch gets, with its batch's flags, what every rule unscreened gives."""
+    sources = [
+        Source("x.jsonl", i + 1, {**valid_record(), **c}, format="jsonl") for i, c in enumerate(changes)
+    ]
+    batch = screens.Batch(screens.texts_of([s.data["body"] for s in sources]))
+    for src, flags in zip(sources, validate.batch_flags(sources, batch), strict=True):
+        assert sorted(rules.check(src, flags=flags)) == sorted(rules.check(src, screened=False))
+
+
+def test_clean_records_raise_no_flag() -> None:
+    """The point of the screens: the corpus's clean articles leave every batched rule asleep
+    (but C103's: a paragraph of 60 characters or less could be a byline)."""
+    articles = sorted((REPO / "articles").rglob("*.md"))
+    sources = [Source("x.jsonl", 1, read_path(p).sources[0].data, format="jsonl") for p in articles]
+    batch = screens.Batch([src.data["body"] for src in sources])
+    flags = validate.batch_flags(sources, batch)
+    assert {rule for f in flags for rule in f} == {"C103"}
+    assert flags.count(frozenset()) >= 2
+
+
+def test_a_flag_rises_for_the_rule_that_reports() -> None:
+    more = "我市召开会议" * 12  # a paragraph too long to be a byline (C103)
+    bodies = [
+        f"本报讯 11月7日上午，{more}。",
+        f"会议邀请省食 药 监 局{more}。",
+        f"他说,{more}。",
+        f"“{more}。",
+    ]
+    assert [sorted(f) for f in screens.body_flags(bodies)] == [[], ["C201"], ["C202"], ["C203"]]
+
+
+def test_characters_left_unflagged_are_nfc_on_their_own_and_after_any_other() -> None:
+    """No character the NFC bit leaves out changes under NFC, alone or after a character that
+    could compose with it."""
+    safe = np.flatnonzero((screens.table()[: screens.BMP] & screens.NFC) == 0)
+    for cp in safe.tolist():
+        ch = chr(cp)
+        if 0xD800 <= cp < 0xE000:
+            continue
+        assert unicodedata.is_normalized("NFC", ch), hex(cp)
+    bases = "aeouAEOUnc\u3046\u30ab\u1100\uac00"
+    for cp in safe.tolist():
+        if 0xD800 <= cp < 0xE000:
+            continue
+        for base in bases:
+            assert unicodedata.normalize("NFC", base + chr(cp)) == base + chr(cp), (base, hex(cp))
+
+
+def test_the_batch_sketches_are_neardups() -> None:
+    bodies = [
+        "本报讯 11月7日上午，我市举行会议。" * 5,
+        "",
+        "  ",
+        "会议邀请省食药监局纪检组原组长作讲座。" * 3,
+    ]
+    assert (screens.Batch(bodies).sketches() == neardup.sketches(bodies)).all()
