@@ -51,10 +51,9 @@ def sparse_table() -> np.ndarray:
 
 @lru_cache(maxsize=1)
 def table() -> np.ndarray:
-    """The class bits of every code point. Beyond the Basic Multilingual Plane only CJK is told
-    apart, and every character there is marked NFC: astral text is rare, the rules look at it."""
-    every = "".join(map(chr, range(BMP)))
-    astral = "".join(map(chr, range(BMP, CODE_POINTS)))
+    """The class bits of every code point, built in a few tens of milliseconds. Beyond the Basic
+    Multilingual Plane every character is marked NFC: astral text is rare, the rules look at it."""
+    every = characters(0, BMP)
     out = np.zeros(CODE_POINTS, dtype=np.uint16)
 
     def mark(bit: int, chars: str | None = None, pattern: re.Pattern[str] | None = None) -> None:
@@ -64,8 +63,6 @@ def table() -> np.ndarray:
         out[np.array(found, dtype=np.int64)] |= bit
 
     mark(CJK, pattern=re.compile(text.CJK_CHAR))
-    out[BMP:] = NFC
-    out[[BMP + m.start() for m in re.finditer(text.CJK_CHAR, astral)]] |= CJK
     mark(PUNCT, text.CJK_PUNCT)
     mark(SPACE, text.SPACES)
     mark(LATIN, pattern=re.compile(text._LATIN_CHAR_RE.pattern))
@@ -76,23 +73,30 @@ def table() -> np.ndarray:
     mark(NEWLINE, "\n")
     mark(STOP, text.STOPS)
     mark(CLOSER, text.CLOSERS)
-    out[not_nfc_safe()] |= NFC
+    out[not_nfc_safe(every)] |= NFC
+    out[BMP:] |= NFC
+    out[[BMP + m.start() for m in re.finditer(text.CJK_CHAR, characters(BMP, CODE_POINTS))]] |= CJK
     out[:: neardup.SAMPLE] |= ANCHOR
     return out
 
 
-def not_nfc_safe() -> np.ndarray:
-    """Code points (BMP) that a string in NFC may not hold as they are, or that may compose with
-    the character before them: those with a combining class, those NFC changes, the second
-    parts of canonical compositions, and the Hangul jamo (composed by algorithm)."""
+def characters(start: int, stop: int) -> str:
+    """The characters of a range of code points, as one string (surrogates included)."""
+    codes = np.arange(start, stop, dtype=np.uint32).tobytes()
+    return codes.decode("utf-32-le", "surrogatepass")
+
+
+def not_nfc_safe(every: str) -> np.ndarray:
+    """Code points (BMP) that a string in NFC may not hold as they are, or that may compose
+    with the character before them: those with a combining class or a canonical decomposition
+    (precomposed letters too, which are fine, but rare in Chinese text), the second parts of
+    canonical decompositions, and the Hangul jamo (composed by algorithm)."""
     found: set[int] = set(range(0x1100, 0x1200)) | set(range(0xD7B0, 0xD800))
-    for cp in range(BMP):
-        ch = chr(cp)
-        if unicodedata.combining(ch) or unicodedata.normalize("NFC", ch) != ch:
+    for cp, decomposition in enumerate(map(unicodedata.decomposition, every)):
+        if decomposition and not decomposition.startswith("<"):
             found.add(cp)
-        parts = unicodedata.decomposition(ch).split()
-        if len(parts) > 1 and not parts[0].startswith("<"):
-            found.update(int(p, 16) for p in parts[1:])
+            found.update(int(part, 16) for part in decomposition.split()[1:])
+    found.update(cp for cp, ccc in enumerate(map(unicodedata.combining, every)) if ccc)
     return np.array(sorted(c for c in found if c < BMP), dtype=np.int64)
 
 

@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from builder import neardup, rules, screens, validate
+from builder import bylines, neardup, rules, screens, validate
 from builder.sources import Source, read_path
 from tests.conftest import REPO, valid_record
 
@@ -19,6 +19,23 @@ ALPHABET = list(
     '本报讯记者王强食药监局电新华社北京月日。，：“”‘’（）《》【】■ \u3000\u00a0\n,;:?!()"\ufffd\x07\u200b'
     "\uf900\u0301\u1161가\U00020001e1a-.%"
 )
+BYLINE_PARTS = [
+    "记者",
+    "通讯员",
+    "摄影",
+    "图",
+    "王强",
+    "李",
+    "四",
+    "胡佳英",
+    "记者胡佳英",
+    "·",
+    "■",
+    " ",
+    "\u3000",
+    "、",
+]
+BYLINE_PARTS += ["（", "）", "本报讯", "买买提·艾力", "实习生", "责任编辑"]
 tricky = st.text(alphabet=st.sampled_from(ALPHABET), max_size=80)
 record = st.fixed_dictionaries(
     {"body": tricky, "headline": tricky, "kicker": tricky, "section": tricky, "byline": tricky}
@@ -84,3 +101,11 @@ def test_the_batch_sketches_are_neardups() -> None:
         "会议邀请省食药监局纪检组原组长作讲座。" * 3,
     ]
     assert (screens.Batch(bodies).sketches() == neardup.sketches(bodies)).all()
+
+
+@SETTINGS
+@given(st.lists(st.sampled_from(BYLINE_PARTS), max_size=8))
+def test_the_quick_byline_parse_agrees_with_the_long_way(parts: list[str]) -> None:
+    line = " ".join(parts) if len(parts) % 2 else "".join(parts)
+    quick = bylines.parse_plain(line)
+    assert quick is None or quick == bylines.parse_tokens(line)
