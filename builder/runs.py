@@ -36,7 +36,7 @@ from builder import build, card, schema, validate, workers
 from builder.config import BuildConfig
 from builder.diff import DIGESTS, line_digest
 from builder.progress import Progress
-from builder.sources import to_jsonl_line
+from builder.sources import to_jsonl_bytes
 
 RUN_BYTES = 8 << 20  # input per unit, so per run: what one worker holds in memory
 RUN_FILES = 2048  # .md files per unit at most
@@ -153,8 +153,7 @@ def write_run(records: list[dict[str, Any]], folder: str, batch_bytes: int) -> R
     `batch_bytes`, and their keys."""
     names = schema.field_names()
     records.sort(key=build.sort_key)
-    lines = [to_jsonl_line(r, names) for r in records]
-    encoded = [line.encode("utf-8") for line in lines]
+    encoded = [to_jsonl_bytes(r, names) for r in records]
     sizes = [len(line) + 1 for line in encoded]
     keys = pa.table(
         {
@@ -165,8 +164,8 @@ def write_run(records: list[dict[str, Any]], folder: str, batch_bytes: int) -> R
             "digest": pa.array([line_digest(line) for line in encoded], pa.binary(16)),
         }
     )
+    rows = pa.table({build.LINE_COLUMN: pa.array(encoded, pa.binary()).cast(pa.string())})
     del encoded
-    rows = pa.table({build.LINE_COLUMN: pa.array(lines, pa.string())})
     handle, path = tempfile.mkstemp(dir=folder, prefix="run-", suffix=".arrow")
     os.close(handle)
     keys_path = path.removesuffix(".arrow") + ".keys.arrow"
