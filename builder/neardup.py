@@ -58,7 +58,9 @@ def sketch_rows(cp: np.ndarray, starts: np.ndarray, ends: np.ndarray, anchors: n
 
     `anchors` are the positions whose code is a multiple of `SAMPLE`: only shingles starting
     there are hashed. The choice depends on the text alone, so a reprint samples the same
-    shingles as its original. A shingle never runs past the end of its body.
+    shingles as its original. A shingle never runs past the end of its body. The hash is 32
+    bits (murmur3's finaliser over a weighted sum of the code points): its low bits pick the
+    bin, the others are the value kept.
     """
     out = np.full((len(starts), BINS), EMPTY, dtype=np.uint32)
     if not len(anchors):
@@ -66,15 +68,27 @@ def sketch_rows(cp: np.ndarray, starts: np.ndarray, ends: np.ndarray, anchors: n
     owner = np.searchsorted(starts, anchors, side="right") - 1
     inside = anchors + (SHINGLE - 1) < ends[owner]
     anchors, owner = anchors[inside], owner[inside]
-    with np.errstate(over="ignore"):
-        h = np.zeros(len(anchors), dtype=np.uint64)
-        for j in range(SHINGLE):
-            h = h * _M1 + cp[anchors + j].astype(np.uint64)
-        h = _mix(h)
-    slot = owner * BINS + (h & np.uint64(BINS - 1)).astype(np.int64)
-    values = np.minimum((h >> np.uint64(32)).astype(np.uint32), EMPTY - np.uint32(1))
-    np.minimum.at(out.reshape(-1), slot, values)
+    h = cp[anchors] * _WEIGHTS[0]
+    for j in range(1, SHINGLE):
+        h += cp[anchors + j] * _WEIGHTS[j]
+    h = _mix32(h)
+    slot = owner * BINS + (h & np.uint32(BINS - 1))
+    np.minimum.at(out.reshape(-1), slot, h >> np.uint32(BIN_BITS))
     return out
+
+
+BIN_BITS = BINS.bit_length() - 1
+_WEIGHTS = np.array([0x9E3779B1, 0x85EBCA77, 0xC2B2AE3D, 0x27D4EB2F, 0x165667B1], dtype=np.uint32)[:SHINGLE]
+
+
+def _mix32(h: np.ndarray) -> np.ndarray:
+    """murmur3's 32-bit finaliser: every input bit moves every output bit."""
+    h ^= h >> np.uint32(16)
+    h *= np.uint32(0x85EBCA6B)
+    h ^= h >> np.uint32(13)
+    h *= np.uint32(0xC2B2AE35)
+    h ^= h >> np.uint32(16)
+    return h
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:

@@ -109,3 +109,8 @@ def test_the_quick_byline_parse_agrees_with_the_long_way(parts: list[str]) -> No
     line = " ".join(parts) if len(parts) % 2 else "".join(parts)
     quick = bylines.parse_plain(line)
     assert quick is None or quick == bylines.parse_tokens(line)
+
+
+def test_every_rule_is_screened_in_batches_or_with_the_others() -> None:
+    """A new rule must join one of the two fast screens, or the clean-record shortcut would skip it."""
+    assert sorted(rules.CONTENT_RULES) == sorted((*screens.BATCHED, *rules.OTHERS))
