@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 import yaml
 
 from builder import build, layout, plots, schema
@@ -67,6 +66,8 @@ def arrow_size(path: Path) -> tuple[int, int]:
     sum of their sizes is the size of that table. Without read-ahead it holds one batch, and
     Arrow's allocator is asked to give back what each batch used.
     """
+    import pyarrow.dataset as ds  # here: it imports pandas, which the other commands do without
+
     rows = nbytes = 0
     scan = ds.dataset(path, format="parquet")
     for batch in scan.to_batches(batch_readahead=0, fragment_readahead=0, use_threads=False):
