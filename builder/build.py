@@ -76,15 +76,41 @@ def plan_shards(sizes: Sequence[int] | np.ndarray, max_bytes: int) -> list[range
     `sizes` are the rows' JSONL sizes in bytes, newline included, in row order. Each shard
     takes as many rows as fit, so the cut needs only the running total of the sizes.
     """
-    total = np.concatenate([[0], np.cumsum(np.asarray(sizes, dtype=np.int64))])
-    shards: list[range] = []
-    start = 0
-    while start < len(total) - 1:
-        stop = int(np.searchsorted(total, total[start] + max_bytes, side="right")) - 1
-        stop = max(stop, start + 1)
-        shards.append(range(start, stop))
-        start = stop
-    return shards
+    cuts = ShardCuts(max_bytes)
+    cuts.add(np.asarray(sizes, dtype=np.int64))
+    return cuts.shards()
+
+
+class ShardCuts:
+    """`plan_shards` over sizes given a block at a time, in row order: it holds the cuts and
+    the open shard's byte count, never the sizes of earlier blocks."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.starts: list[int] = [0]
+        self.rows = 0
+        self.open_bytes = 0  # bytes of the rows of the open shard (from starts[-1] to rows)
+
+    def add(self, sizes: np.ndarray) -> None:
+        """The sizes of the next rows."""
+        total = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
+        at = 0  # the first row of this block not yet in a shard
+        while at < len(sizes):
+            room = self.max_bytes - self.open_bytes + int(total[at])
+            stop = max(int(np.searchsorted(total, room, side="right")) - 1, at)
+            if self.rows + at == self.starts[-1]:
+                stop = max(stop, at + 1)  # a shard has at least one row
+            if stop >= len(sizes):
+                self.open_bytes += int(total[-1] - total[at])
+                break
+            self.starts.append(self.rows + stop)
+            self.open_bytes, at = 0, stop
+        self.rows += len(sizes)
+
+    def shards(self) -> list[range]:
+        """The row ranges of the shards of every row added."""
+        ends = [*self.starts[1:], self.rows]
+        return [range(a, b) for a, b in zip(self.starts, ends, strict=True) if b > a]
 
 
 def shard_name(index: int, count: int, suffix: str) -> str:

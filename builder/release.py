@@ -262,7 +262,7 @@ def write_release(
     """Write every file of a release into `folder`: data, schema copy, plots, card, Croissant and
     Data Package metadata, then the checksums."""
     folder.mkdir(parents=True)
-    stats = runs.write_data(todo.corpus.runs, folder / build.DATA_DIR, config.build, jobs, progress)
+    stats = todo.corpus.write_data(folder / build.DATA_DIR, config.build, jobs, progress)
     shutil.copyfile(schema.schema_path(), folder / SCHEMA_COPY)
     stats.write_plots(folder)
     info = card.measure(folder)

@@ -397,8 +397,12 @@ def validate_paths(
 
     Files (and byte ranges of big JSONL files) are checked in worker processes; the corpus
     checks then run over the records' keys in input order, so the report does not depend on
-    the number of processes.
+    the number of processes. On the Ray engine the same work runs as Ray Data stages.
     """
+    if workers.current() == "ray":
+        from builder import ray_stages
+
+        return ray_stages.validate_paths(paths)
     report, _ = check_units(plan_units(paths), jobs=jobs, progress=progress)
     return report
 
