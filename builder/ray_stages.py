@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import pickle
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -38,7 +39,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from builder import build, card, corpus, neardup, ray_engine, runs, validate
 from builder.config import BuildConfig
@@ -71,6 +71,9 @@ def data_module() -> Any:
     context.execution_options.preserve_order = True
     context.enable_progress_bars = False
     context.print_on_execution_start = False
+    # shuffles (the sorts) as plain tasks: no aggregator actors to start, nothing but tasks to retry
+    context.shuffle_strategy = data.context.ShuffleStrategy.SORT_SHUFFLE_PULL_BASED
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
     return data
 
 
@@ -97,7 +100,7 @@ def checked(units: list[validate.Unit], work: Callable[[validate.Unit], validate
     step = functools.partial(check_batch, work=work, apply=ray_engine.apply)
     return (
         data.from_items(items, override_num_blocks=max(1, len(items)))
-        .map_batches(step, batch_size=1, batch_format="pyarrow", max_retries=ray_engine.TASK_RETRIES)
+        .map_batches(step, batch_size=1, batch_format="pyarrow")
         .materialize()
     )
 
@@ -166,16 +169,42 @@ def candidate_rows(batch: pa.Table, repeated: dict[int, np.ndarray]) -> pa.Table
     return batch.filter(pa.array(keep)).select(["unit", "ordinal", *KEY_COLUMNS, "sketch"])
 
 
+def run_ends(batch: pa.Table) -> pa.Table:
+    """Of a block of (kind, key) rows sorted by both: each key that repeats inside the block,
+    and the block's first and last row (`edge`), where a run of equal keys may cross into the
+    next block."""
+    kinds, keys = batch.column("kind").to_numpy(), batch.column("key").to_numpy()
+    same = np.flatnonzero((kinds[1:] == kinds[:-1]) & (keys[1:] == keys[:-1])) + 1
+    same = same[np.r_[True, np.diff(same) > 1]] if len(same) else same  # once per run
+    edges = np.array([0, len(keys) - 1]) if len(keys) else np.empty(0, np.int64)
+    at = np.concatenate([same, edges]).astype(np.int64)
+    edge = np.r_[np.zeros(len(same), bool), np.ones(len(edges), bool)]
+    return pa.table({"kind": kinds[at], "key": keys[at], "edge": edge})
+
+
 def repeated_keys(keys: Any) -> dict[int, np.ndarray]:
-    """Each kind's keys that more than one record has: a distributed group-by and count."""
-    counted = keys.map_batches(kind_keys, batch_format="pyarrow").groupby(["kind", "key"]).count()
-    found: dict[int, list[np.ndarray]] = {}
-    for batch in tables(counted):
-        many = batch.filter(pc.greater(batch.column("count()"), 1))
-        kinds, values = many.column("kind").to_numpy(), many.column("key").to_numpy()
+    """Each kind's keys that more than one record has: the (kind, key) pairs sorted across the
+    cluster (range partitioning), repeats found inside each block, and at the blocks' edges by
+    the driver (two rows a block)."""
+    pairs = keys.map_batches(kind_keys, batch_format="pyarrow").sort(["kind", "key"])
+    found: list[tuple[np.ndarray, np.ndarray]] = []
+    last: tuple[int, int] | None = None
+    for batch in tables(pairs.map_batches(run_ends, batch_format="pyarrow")):
+        edge = batch.column("edge").to_numpy(zero_copy_only=False)
+        kinds, values = batch.column("kind").to_numpy(), batch.column("key").to_numpy()
+        found.append((kinds[~edge], values[~edge]))
+        ends = list(zip(kinds[edge].tolist(), values[edge].tolist(), strict=True))
+        if ends:
+            if last is not None and ends[0] == last:
+                found.append((np.array([last[0]]), np.array([last[1]], np.uint64)))
+            last = ends[-1]
+    out: dict[int, np.ndarray] = {}
+    if found:
+        kinds = np.concatenate([k for k, _ in found])
+        values = np.concatenate([v for _, v in found]).astype(np.uint64)
         for number in np.unique(kinds):
-            found.setdefault(int(number), []).append(values[kinds == number])
-    return {k: np.concatenate(v) for k, v in found.items()}
+            out[int(number)] = np.unique(values[kinds == number])
+    return out
 
 
 def corpus_diagnostics(units: list[validate.Unit], checked_units: Any) -> list[Any]:
