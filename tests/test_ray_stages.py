@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from benchmarks import synth
-from builder import build, ray_engine
+from builder import build, ray_engine, validate
 from tests.conftest import run
 
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # loopback only (read when Ray is imported)
@@ -44,6 +44,23 @@ def tree(folder: Path) -> dict[str, str]:
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     }
+
+
+def same_results(a: list[validate.UnitResult], b: list[validate.UnitResult]) -> None:
+    assert [r.records for r in a] == [r.records for r in b]
+    assert [sorted(r.diagnostics) for r in a] == [sorted(r.diagnostics) for r in b]
+    for x, y in zip(a, b, strict=True):
+        assert x.columns.keys() == y.columns.keys()
+        for key in x.columns:
+            assert (x.columns[key] == y.columns[key]).all(), key
+
+
+def test_local_ray_runs_the_local_work_functions(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus.jsonl"
+    synth.write_jsonl(corpus, 400, seed=3, error_rate=0.2)
+    units = validate.plan_units([corpus], chunk_bytes=100_000)
+    assert len(units) > 4
+    same_results(list(ray_engine.imap(validate.check_unit, units)), [validate.check_unit(u) for u in units])
 
 
 def test_validate_json_is_the_same(tmp_path: Path) -> None:
