@@ -124,26 +124,32 @@ def summary_rows(batch: pa.Table) -> pa.Table:
 
 def key_rows(batch: pa.Table) -> pa.Table:
     """One row per record: where it is (unit, ordinal, file, line, offset), its hashes, its band
-    keys (0 for a body too short to be judged) and its sketch."""
-    parts = []
-    for unit, result in results_of(batch):
-        columns = result.columns
-        count = len(columns["id_hash"])
-        sketch = columns["sketch"]
-        judged = (sketch != neardup.EMPTY).sum(axis=1) >= neardup.MIN_FILLED
-        table = {
-            "unit": np.full(count, unit, np.int64),
-            "ordinal": np.arange(count, dtype=np.int64),
-            **{name: columns[name] for name in KEY_COLUMNS},
-            "judged": judged,
-        }
-        for band in range(neardup.BANDS):
-            table[f"band{band}"] = neardup.band_key(sketch, band)
-        table["sketch"] = pa.FixedSizeBinaryArray.from_buffers(
-            pa.binary(SKETCH_BYTES), count, [None, pa.py_buffer(np.ascontiguousarray(sketch).tobytes())]
-        )
-        parts.append(pa.table(table))
-    return pa.concat_tables(parts) if parts else pa.table({"unit": pa.array([], pa.int64())})
+    keys and whether its body is long enough to be judged, and its sketch."""
+    parts = [key_table(unit, result.columns) for unit, result in results_of(batch)]
+    return pa.concat_tables(parts or [key_table(0, corpus.KeyColumns().arrays())])
+
+
+def key_table(unit: int, columns: dict[str, np.ndarray]) -> pa.Table:
+    count = len(columns["id_hash"])
+    sketch = columns["sketch"]
+    table = {
+        "unit": np.full(count, unit, np.int64),
+        "ordinal": np.arange(count, dtype=np.int64),
+        **{name: columns[name] for name in KEY_COLUMNS},
+        "judged": (sketch != neardup.EMPTY).sum(axis=1) >= neardup.MIN_FILLED,
+    }
+    for band in range(neardup.BANDS):
+        table[f"band{band}"] = neardup.band_key(sketch, band)
+    data = pa.py_buffer(np.ascontiguousarray(sketch, dtype=np.uint32).tobytes())
+    table["sketch"] = pa.FixedSizeBinaryArray.from_buffers(pa.binary(SKETCH_BYTES), count, [None, data])
+    return pa.table(table)
+
+
+def sketch_matrix(column: pa.ChunkedArray) -> np.ndarray:
+    """The sketches of a `sketch` column as one row of `neardup.BINS` values each."""
+    array = column.combine_chunks()
+    values = np.frombuffer(array.buffers()[1], np.uint32, offset=array.offset * SKETCH_BYTES)
+    return values[: len(array) * neardup.BINS].reshape(-1, neardup.BINS)
 
 
 def kind_keys(batch: pa.Table) -> pa.Table:
@@ -223,8 +229,7 @@ def corpus_diagnostics(units: list[validate.Unit], checked_units: Any) -> list[A
     for unit in np.unique(unit_column):
         part = found.filter(pa.array(unit_column == unit))
         columns = {name: part.column(name).to_numpy() for name in KEY_COLUMNS}
-        sketch = np.frombuffer(part.column("sketch").combine_chunks().buffers()[1], np.uint32)
-        columns["sketch"] = sketch[: part.num_rows * neardup.BINS].reshape(-1, neardup.BINS)
+        columns["sketch"] = sketch_matrix(part.column("sketch"))
         index.add(units[int(unit)].files, columns)
     return index.diagnostics()
 
@@ -289,22 +294,27 @@ class Sorted:
     def count(self) -> int:
         return sum(self.block_rows)
 
-    def block(self, index: int) -> pa.Table:
-        return ray_engine.ray_module().get(self.blocks[index])
+    def block(self, index: int, columns: Sequence[str] | None = None) -> pa.Table:
+        """One sorted block, or some of its columns (selected where the block is)."""
+        ray = ray_engine.ray_module()
+        if columns is None:
+            return ray.get(self.blocks[index])
+        return ray.get(ray.remote(select_columns).remote(self.blocks[index], list(columns)))
 
     def span(self) -> tuple[str, str]:
         full = [i for i, n in enumerate(self.block_rows) if n]
         if not full:
             return ("", "")
-        first, last = self.block(full[0]).column("date"), self.block(full[-1]).column("date")
+        first, last = (self.block(i, ["date"]).column("date") for i in (full[0], full[-1]))
         return first[0].as_py(), last[-1].as_py()
 
     def digests(self) -> pa.Table:
+        """Ids and digests, a block at a time (40 bytes or so a record come to the driver)."""
         parts, at = [DIGESTS.empty_table()], 0
         for index, rows in enumerate(self.block_rows):
             if not rows:
                 continue
-            table = self.block(index)
+            table = self.block(index, ["id", "digest"])
             places = pa.array(np.arange(at, at + rows, dtype=np.int64))
             parts.append(
                 pa.Table.from_arrays([table.column("id"), table.column("digest"), places], schema=DIGESTS)
@@ -405,3 +415,7 @@ def stage(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Sorted]:
 
 def num_rows(block: pa.Table) -> int:
     return block.num_rows
+
+
+def select_columns(block: pa.Table, columns: list[str]) -> pa.Table:
+    return block.select(columns)
