@@ -13,17 +13,7 @@ import pytest
 from benchmarks import synth
 from builder import build, ray_engine, validate
 from tests.conftest import run
-from tests.test_ray_stages import same_results, tree
-
-# Every Ray process of these tests listens on loopback only (Ray reads this when imported).
-os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
-os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-try:
-    import ray
-except ImportError:  # pragma: no cover - .ci/run installs the extra, so CI never skips
-    if os.environ.get("CI"):
-        raise
-    pytest.skip("Ray is an optional extra: pip install 'newsset[ray]'", allow_module_level=True)
+from tests.test_ray_stages import build_twice, ray, same_results  # skips without Ray
 
 
 @pytest.fixture(scope="module")
@@ -105,26 +95,8 @@ def test_cluster_with_killed_workers_rebuilds_the_committed_release(cluster: str
 def test_cluster_with_killed_workers_builds_a_generated_corpus(
     cluster: str, tmp_path: Path, crashing: Path
 ) -> None:
-    corpus = tmp_path / "corpus"
-    synth.write_corpus(corpus, 1500, seed=8)
-    config = tmp_path / "newsset.toml"
-    config.write_text("[build]\nmax_shard_bytes = 2000000\nrow_group_rows = 300\n", encoding="utf-8")
-    common = ["build", "--articles", corpus, "--version", "1.0.0", "--config", config]
-    local = run(*common, "--out", tmp_path / "local", "--changelog", tmp_path / "a.md")
-    on_ray = run(
-        *common,
-        "--out",
-        tmp_path / "ray",
-        "--changelog",
-        tmp_path / "b.md",
-        "--engine",
-        "ray",
-        "--address",
-        cluster,
-    )
-    assert local.exit_code == on_ray.exit_code == 0, on_ray.output
+    build_twice(tmp_path, 1000, 8, "--address", cluster)
     assert {"sorted_unit", "write_pieces"} <= {p.name for p in crashing.iterdir()}
-    assert tree(tmp_path / "ray") == tree(tmp_path / "local")
     assert len(build.shard_files(tmp_path / "local" / "zh-local-news" / "1.0.0", "jsonl")) >= 3
 
 

@@ -9,6 +9,7 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -26,7 +27,7 @@ except ImportError:  # pragma: no cover - .ci/run installs the extra, so CI neve
         raise
     pytest.skip("Ray is an optional extra: pip install 'newsset[ray]'", allow_module_level=True)
 
-SMALL_SHARDS = "[build]\nmax_shard_bytes = 2000000\nrow_group_rows = 200\n"
+SMALL_SHARDS = "[build]\nmax_shard_bytes = 1500000\nrow_group_rows = 200\n"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -65,7 +66,7 @@ def test_local_ray_runs_the_local_work_functions(tmp_path: Path) -> None:
 
 def test_validate_json_is_the_same(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
-    synth.write_corpus(corpus, 1500, seed=4, error_rate=0.05)
+    synth.write_corpus(corpus, 1000, seed=4, error_rate=0.05)
     local = run("validate", corpus, "--format", "json")
     on_ray = run("validate", corpus, "--format", "json", "--engine", "ray")
     assert local.exit_code == on_ray.exit_code == 1
@@ -76,32 +77,33 @@ def test_validate_json_is_the_same(tmp_path: Path) -> None:
     assert {"D301", "D302", "D303", "S001"} <= rules  # the corpus checks ran, across files
 
 
-def test_generated_corpus_builds_the_same_bytes_from_a_file_uri(tmp_path: Path) -> None:
+def build_twice(
+    tmp_path: Path, records: int, seed: int, *ray_args: str, uri: bool = False
+) -> tuple[Any, Any]:
+    """Build a generated corpus cut into small shards with the local engine, then with
+    `--engine ray` and `ray_args` (the corpus named by its file:// URI if `uri`)."""
     corpus = tmp_path / "corpus"
-    synth.write_corpus(corpus, 2000, seed=4)
+    synth.write_corpus(corpus, records, seed=seed)
     config = tmp_path / "newsset.toml"
     config.write_text(SMALL_SHARDS, encoding="utf-8")
     common = ["build", "--version", "1.0.0", "--config", config]
     local = run(*common, "--articles", corpus, "--out", tmp_path / "local", "--changelog", tmp_path / "a.md")
-    on_ray = run(
-        *common,
-        "--articles",
-        corpus.as_uri(),  # file:///…: read through pyarrow's filesystem
-        "--out",
-        tmp_path / "ray",
-        "--changelog",
-        tmp_path / "b.md",
-        "--engine",
-        "ray",
-    )
+    source = corpus.as_uri() if uri else corpus  # file:///…: read through pyarrow's filesystem
+    out = ["--out", tmp_path / "ray", "--changelog", tmp_path / "b.md"]
+    on_ray = run(*common, "--articles", source, *out, "--engine", "ray", *ray_args)
     assert local.exit_code == on_ray.exit_code == 0, on_ray.output
-    release = tmp_path / "local" / "zh-local-news" / "1.0.0"
     assert tree(tmp_path / "ray") == tree(tmp_path / "local")
-    shards = build.shard_files(release, "parquet")
+    assert (tmp_path / "a.md").read_text() == (tmp_path / "b.md").read_text()
+    return local, on_ray
+
+
+def test_generated_corpus_builds_the_same_bytes_from_a_file_uri(tmp_path: Path) -> None:
+    local, on_ray = build_twice(tmp_path, 1500, 4, uri=True)
+    shards = build.shard_files(tmp_path / "local" / "zh-local-news" / "1.0.0", "parquet")
     assert len(shards) >= 4
     assert all(pq.ParquetFile(p).metadata.num_row_groups >= 2 for p in shards[:-1])
-    assert (tmp_path / "a.md").read_text() == (tmp_path / "b.md").read_text()
     assert "D303" in on_ray.output and "D302" in on_ray.output  # warnings, printed by both
+    corpus = tmp_path / "corpus"
     expected = local.stdout.replace(str(corpus), corpus.as_uri()).replace("/local/", "/ray/")
     assert on_ray.stdout == expected
 
