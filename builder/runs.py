@@ -351,7 +351,8 @@ def write_counted_shard(
     groups: Iterable[list[str]], index: int, count: int, folder: Path, settings: BuildConfig
 ) -> card.Tally:
     """Write shard `index` of `count` from its row groups' lines (build.write_shard); return the
-    tally of its rows for the card. Both engines write their shards with it."""
+    tally of its rows for the card, with the files' facts (sizes, SHA-256) measured here, in the
+    shard's worker. Both engines write their shards with it."""
     tally = card.Tally()
 
     def observe(table: pa.Table, lines: list[str]) -> None:
@@ -359,13 +360,9 @@ def write_counted_shard(
             tally.example = json.loads(lines[0])
         tally.add(table)
 
-    build.write_shard(
-        groups,
-        folder / build.shard_name(index, count, "parquet"),
-        folder / build.shard_name(index, count, "jsonl"),
-        settings,
-        observe,
-    )
+    parquet, jsonl = (folder / build.shard_name(index, count, suffix) for suffix in ("parquet", "jsonl"))
+    build.write_shard(groups, parquet, jsonl, settings, observe)
+    tally.files = [build.file_facts(parquet, *card.arrow_size(parquet)), build.file_facts(jsonl)]
     return tally
 
 
