@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import IO
 
+import pyarrow as pa
 import pyarrow.fs as pafs
 
 URI = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<rest>.*)$")
@@ -59,13 +60,20 @@ def resolve(name: str) -> tuple[pafs.FileSystem, str]:
     if scheme in _mounted:
         return _mounted[scheme], rest
     authority, _, path = rest.partition("/")
-    filesystem, base = root_filesystem(f"{scheme}://{authority}/")
+    try:
+        filesystem, base = root_filesystem(f"{scheme}://{authority}/")
+    except (ValueError, pa.ArrowException) as err:  # an unknown scheme, a bad authority
+        raise OSError(f"{scheme}://{authority}/ is not a filesystem pyarrow can open: {err}") from err
     return filesystem, base.rstrip("/") + "/" + path if path else base
 
 
-def info(name: str) -> pafs.FileInfo:
-    filesystem, path = resolve(name)
-    return filesystem.get_file_info(path)
+def info(name: str) -> pafs.FileInfo | None:
+    """What the filesystem says of a URI; None if it cannot say (the open will tell why)."""
+    try:
+        filesystem, path = resolve(name)
+        return filesystem.get_file_info(path)
+    except OSError:
+        return None
 
 
 def open_binary(name: str) -> IO[bytes]:
@@ -82,11 +90,19 @@ def read_bytes(name: str) -> bytes:
 
 
 def exists(name: str) -> bool:
-    return os.path.exists(name) if not is_uri(name) else info(name).type != pafs.FileType.NotFound
+    """False only for what is known to be missing: a URI that cannot be asked about is tried,
+    so that opening it reports the filesystem's own error."""
+    if not is_uri(name):
+        return os.path.exists(name)
+    found = info(name)
+    return found is None or found.type != pafs.FileType.NotFound
 
 
 def is_dir(name: str) -> bool:
-    return os.path.isdir(name) if not is_uri(name) else info(name).type == pafs.FileType.Directory
+    if not is_uri(name):
+        return os.path.isdir(name)
+    found = info(name)
+    return found is not None and found.type == pafs.FileType.Directory
 
 
 def size(name: str) -> int:
@@ -94,7 +110,7 @@ def size(name: str) -> int:
     if not is_uri(name):
         return os.path.getsize(name) if os.path.isfile(name) else 0
     found = info(name)
-    return (found.size or 0) if found.type == pafs.FileType.File else 0
+    return (found.size or 0) if found is not None and found.type == pafs.FileType.File else 0
 
 
 def files_under(folder: str, wanted: Callable[[str], bool]) -> list[str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 from pathlib import Path
 
 import fsspec
@@ -19,7 +20,7 @@ from benchmarks import synth
 from builder import build, locations, release, validate
 from builder.config import BuildConfig, Config
 from builder.diagnostics import Diagnostic
-from tests.conftest import ARTICLES
+from tests.conftest import ARTICLES, run
 
 
 @pytest.fixture()
@@ -92,6 +93,17 @@ def test_memory_filesystem_builds_the_release_of_the_disk(tmp_path: Path, memory
         a, b = (on_disk.release / name).read_bytes(), (from_memory.release / name).read_bytes()
         assert hashlib.sha256(a).digest() == hashlib.sha256(b).digest(), name
     assert on_disk.files == from_memory.files
+
+
+def test_uris_that_cannot_be_read_are_diagnostics_not_tracebacks(tmp_path: Path) -> None:
+    missing = (tmp_path / "nowhere").as_uri()
+    result = run("validate", "nosuchfs://host/a.jsonl", missing, "--format", "json")
+    assert result.exit_code == 1
+    found = {d["file"]: (d["rule"], d["message"]) for d in json.loads(result.stdout)["diagnostics"]}
+    assert found.keys() == {"nosuchfs://host/a.jsonl", missing}
+    rule, message = found["nosuchfs://host/a.jsonl"]
+    assert rule == "F005" and "nosuchfs://host/ is not a filesystem pyarrow can open" in message
+    assert found[missing] == ("F005", "no such file or folder")
 
 
 def greedy_cuts(sizes: list[int], max_bytes: int) -> list[range]:
