@@ -153,3 +153,28 @@ def write_jsonl(path: Path, count: int, seed: int = 0, error_rate: float = 0.0) 
             if kind:
                 injected[kind] = injected.get(kind, 0) + 1
     return injected
+
+
+def write_corpus(
+    folder: Path, count: int, seed: int = 0, error_rate: float = 0.0, files: int = 4, reprints: int = 6
+) -> list[Path]:
+    """A generated corpus in `files` JSONL files, with reprints for the corpus checks: `reprints`
+    records again under a new id, half with the same body (D302), half with one character
+    changed (D303)."""
+    records = [rec for rec, _ in generate(count, seed, error_rate)]
+    for n, rec in enumerate(records[10 : 10 + reprints]):
+        copy = dict(rec, id=f"{rec['id'][:-7]}{9_000_000 + n:07d}")
+        if n % 2 and isinstance(rec.get("body"), str):
+            body = copy["body"]
+            copy["body"] = body[:40] + ("甲" if body[40] != "甲" else "乙") + body[41:]
+        records.append(copy)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    step = -(-len(records) // files)
+    for index in range(files):
+        path = folder / f"part-{index}.jsonl"
+        with path.open("w", encoding="utf-8") as out:
+            for rec in records[index * step : (index + 1) * step]:
+                out.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        paths.append(path)
+    return paths

@@ -13,7 +13,9 @@ import datetime as dt
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -76,15 +78,41 @@ def plan_shards(sizes: Sequence[int] | np.ndarray, max_bytes: int) -> list[range
     `sizes` are the rows' JSONL sizes in bytes, newline included, in row order. Each shard
     takes as many rows as fit, so the cut needs only the running total of the sizes.
     """
-    total = np.concatenate([[0], np.cumsum(np.asarray(sizes, dtype=np.int64))])
-    shards: list[range] = []
-    start = 0
-    while start < len(total) - 1:
-        stop = int(np.searchsorted(total, total[start] + max_bytes, side="right")) - 1
-        stop = max(stop, start + 1)
-        shards.append(range(start, stop))
-        start = stop
-    return shards
+    cuts = ShardCuts(max_bytes)
+    cuts.add(np.asarray(sizes, dtype=np.int64))
+    return cuts.shards()
+
+
+class ShardCuts:
+    """`plan_shards` over sizes given a block at a time, in row order: it holds the cuts and
+    the open shard's byte count, never the sizes of earlier blocks."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.starts: list[int] = [0]
+        self.rows = 0
+        self.open_bytes = 0  # bytes of the rows of the open shard (from starts[-1] to rows)
+
+    def add(self, sizes: np.ndarray) -> None:
+        """The sizes of the next rows."""
+        total = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
+        at = 0  # the first row of this block not yet in a shard
+        while at < len(sizes):
+            room = self.max_bytes - self.open_bytes + int(total[at])
+            stop = max(int(np.searchsorted(total, room, side="right")) - 1, at)
+            if self.rows + at == self.starts[-1]:
+                stop = max(stop, at + 1)  # a shard has at least one row
+            if stop >= len(sizes):
+                self.open_bytes += int(total[-1] - total[at])
+                break
+            self.starts.append(self.rows + stop)
+            self.open_bytes, at = 0, stop
+        self.rows += len(sizes)
+
+    def shards(self) -> list[range]:
+        """The row ranges of the shards of every row added."""
+        ends = [*self.starts[1:], self.rows]
+        return [range(a, b) for a, b in zip(self.starts, ends, strict=True) if b > a]
 
 
 def shard_name(index: int, count: int, suffix: str) -> str:
@@ -232,8 +260,52 @@ def read_jsonl_records(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+@dataclass(frozen=True)
+class FileFacts:
+    """What the writer of a data file measured of it (its size, time, SHA-256, and for Parquet
+    its rows and Arrow size), so that the release's metadata need not read it again."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    sha256: str
+    rows: int = 0
+    arrow_bytes: int = 0
+
+
+def file_facts(path: Path, rows: int = 0, arrow_bytes: int = 0) -> FileFacts:
+    found = path.stat()
+    return FileFacts(str(path), found.st_size, found.st_mtime_ns, sha256(path), rows, arrow_bytes)
+
+
+_known: dict[str, FileFacts] = {}
+
+
+@contextmanager
+def known_files(facts: Iterable[FileFacts]) -> Iterator[None]:
+    """Inside the block, `sha256` and `known` answer from the writers' facts for files that have
+    not changed since (same size and modification time), instead of reading them again."""
+    _known.update((f.path, f) for f in facts)
+    try:
+        yield
+    finally:
+        _known.clear()
+
+
+def known(path: Path) -> FileFacts | None:
+    """The writer's facts about a file, if they are given and the file is as it left it."""
+    facts = _known.get(str(path))
+    if facts is None:
+        return None
+    found = path.stat()
+    return facts if (found.st_size, found.st_mtime_ns) == (facts.size, facts.mtime_ns) else None
+
+
 def sha256(path: Path) -> str:
-    """The SHA-256 of a file, read in blocks."""
+    """The SHA-256 of a file, read in blocks (or as its writer measured it, see `known_files`)."""
+    facts = known(path)
+    if facts is not None:
+        return facts.sha256
     digest = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,7 +48,10 @@ def measure(release: Path, shards: Sequence[tuple[Path, pa.Table]] | None = None
     `shards` the files are read a batch at a time, never whole.
     """
     paths = [p for p, _ in shards] if shards is not None else build.shard_files(release, "parquet")
-    sizes = [(t.num_rows, t.nbytes) for _, t in shards] if shards is not None else map(arrow_size, paths)
+    if shards is not None:
+        sizes: Iterable[tuple[int, int]] = [(t.num_rows, t.nbytes) for _, t in shards]
+    else:
+        sizes = map(known_arrow_size, paths)
     rows, nbytes = (sum(column) for column in zip(*sizes, strict=True)) if paths else (0, 0)
     return DataInfo(
         parquet=[p.relative_to(release).as_posix() for p in paths],
@@ -57,6 +60,12 @@ def measure(release: Path, shards: Sequence[tuple[Path, pa.Table]] | None = None
         num_bytes=nbytes,
         download_size=sum(p.stat().st_size for p in paths),
     )
+
+
+def known_arrow_size(path: Path) -> tuple[int, int]:
+    """`arrow_size`, as the shard's writer measured it when it is known (build.known_files)."""
+    facts = build.known(path)
+    return (facts.rows, facts.arrow_bytes) if facts is not None and facts.rows else arrow_size(path)
 
 
 def arrow_size(path: Path) -> tuple[int, int]:
@@ -290,6 +299,7 @@ class Stats:
     lengths: np.ndarray  # body lengths in characters, sorted
     span: tuple[str, str]
     example: dict[str, Any]
+    files: tuple[build.FileFacts, ...] = ()  # what the shards' writers measured of their files
 
     def write_plots(self, folder: Path) -> list[str]:
         return plots.write_plots(folder, self.per_month, self.lengths, self.per_section)
@@ -310,6 +320,7 @@ class Tally:
         self.lengths: list[np.ndarray] = []
         self.span: tuple[str, str] | None = None
         self.example: dict[str, Any] | None = None
+        self.files: list[build.FileFacts] = []
 
     def add(self, table: pa.Table) -> None:
         """Count the rows of a table of the dataset's columns, sorted by date."""
@@ -334,6 +345,7 @@ class Tally:
         self.lengths.extend(later.lengths)
         self.extend_span(later.span)
         self.example = self.example if self.example is not None else later.example
+        self.files.extend(later.files)
 
     def stats(self) -> Stats:
         if self.span is None or self.example is None:
@@ -345,6 +357,7 @@ class Tally:
             lengths=np.sort(np.concatenate(self.lengths)),
             span=self.span,
             example=self.example,
+            files=tuple(self.files),
         )
 
 

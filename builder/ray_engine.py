@@ -52,8 +52,8 @@ def session(address: str | None = None, num_cpus: int | None = None) -> Iterator
         options: dict[str, Any] = {"log_to_driver": False, "include_dashboard": False}
         if address:
             options["address"] = address
-        else:
-            options.update(num_cpus=num_cpus or os.cpu_count(), _node_ip_address=LOOPBACK)
+        else:  # "local": a new Ray of our own, never one that happens to run here already
+            options.update(address="local", num_cpus=num_cpus or os.cpu_count(), _node_ip_address=LOOPBACK)
         try:
             ray.init(**options)
         except (ConnectionError, RuntimeError, ValueError) as err:

@@ -262,14 +262,15 @@ def write_release(
     """Write every file of a release into `folder`: data, schema copy, plots, card, Croissant and
     Data Package metadata, then the checksums."""
     folder.mkdir(parents=True)
-    stats = runs.write_data(todo.corpus.runs, folder / build.DATA_DIR, config.build, jobs, progress)
+    stats = todo.corpus.write_data(folder / build.DATA_DIR, config.build, jobs, progress)
     shutil.copyfile(schema.schema_path(), folder / SCHEMA_COPY)
     stats.write_plots(folder)
-    info = card.measure(folder)
-    text = card.render(config.dataset, todo.version, info, todo.schema_doc, stats, todo.entry(3))
-    write_text(folder / card.CARD_FILE, text)
-    write_metadata(folder, todo, config, stats.span)
-    write_text(folder / SUMS_FILE, checksums(folder))
+    with build.known_files(stats.files):  # the shards' digests and sizes, from their writers
+        info = card.measure(folder)
+        text = card.render(config.dataset, todo.version, info, todo.schema_doc, stats, todo.entry(3))
+        write_text(folder / card.CARD_FILE, text)
+        write_metadata(folder, todo, config, stats.span)
+        write_text(folder / SUMS_FILE, checksums(folder))
     files = release_files(folder)
     for name in files:
         (folder / name).chmod(0o444)

@@ -89,6 +89,12 @@ class Staged:
             parts.append(pa.Table.from_arrays(columns, schema=DIGESTS))
         return pa.concat_tables(parts)
 
+    def write_data(
+        self, data_dir: Path, settings: BuildConfig, jobs: int = 1, progress: bool | None = None
+    ) -> card.Stats:
+        """The Parquet and JSONL shards of the release, merged from the runs (`write_data`)."""
+        return write_data(self.runs, data_dir, settings, jobs, progress)
+
     def records_at(self, at: Sequence[int]) -> list[dict[str, Any]]:
         """The records at these places, from their JSONL lines (the plain record as validated)."""
         readers: dict[int, RunReader] = {}
@@ -106,7 +112,17 @@ def stage(
     paths: Iterable[str | os.PathLike[str]], jobs: int | None = None, progress: bool | None = None
 ) -> Iterator[Staged]:
     """Validate the corpus and spill its records to sorted runs in a temporary folder (under
-    TMPDIR), removed on exit. With errors the runs are discarded: `runs` is empty."""
+    TMPDIR), removed on exit. With errors the runs are discarded: `runs` is empty.
+
+    On the Ray engine the same work runs as Ray Data stages (builder/ray_stages.py) and the
+    sorted records stay in Ray's object store instead.
+    """
+    if workers.current() == "ray":
+        from builder import ray_stages
+
+        with ray_stages.stage(paths) as staged:
+            yield staged  # type: ignore[misc]
+        return
     units = validate.plan_units(paths, RUN_BYTES, RUN_FILES)
     with tempfile.TemporaryDirectory(prefix="newsset-runs-") as folder:
         work = functools.partial(stage_unit, folder=folder, batch_bytes=batch_bytes(len(units)))
@@ -135,6 +151,15 @@ def batch_bytes(units: int) -> int:
 
 def stage_unit(unit: validate.Unit, folder: str, batch_bytes: int) -> validate.UnitResult:
     """Validate one unit (check_unit) and write its valid records to a run; none if it has errors."""
+    result = sorted_unit(unit)
+    if result.output is not None:
+        result.output = write_run(*result.output, folder, batch_bytes)
+    return result
+
+
+def sorted_unit(unit: validate.Unit) -> validate.UnitResult:
+    """Validate one unit (check_unit); its `output` is its valid records sorted, as the tables
+    of a run (`run_tables`), or None if the unit has errors."""
     names = schema.field_names()
     records: list[dict[str, Any]] = []
 
@@ -143,39 +168,42 @@ def stage_unit(unit: validate.Unit, folder: str, batch_bytes: int) -> validate.U
             records.append(build.plain(validate.to_record(src.data, names), names))
 
     result = validate.check_unit(unit, keep)
-    if records and not result.errors:
-        result.output = write_run(records, folder, batch_bytes)
+    result.output = run_tables(records) if records and not result.errors else None
     return result
 
 
-def write_run(records: list[dict[str, Any]], folder: str, batch_bytes: int) -> Run:
-    """Sort plain records and write them as a run: their JSONL lines in batches of about
-    `batch_bytes`, and their keys."""
+def run_tables(records: list[dict[str, Any]]) -> tuple[pa.Table, pa.Table]:
+    """Sort plain records; return their keys (date, page, id, JSONL size and digest) and their
+    JSONL lines, as two tables in that order."""
     names = schema.field_names()
     records.sort(key=build.sort_key)
     encoded = [to_jsonl_bytes(r, names) for r in records]
-    sizes = [len(line) + 1 for line in encoded]
     keys = pa.table(
         {
             "date": [str(r["date"]) for r in records],
-            "page": [r.get("page") for r in records],
+            "page": pa.array([r.get("page") for r in records], pa.int64()),
             "id": [r["id"] for r in records],
-            "size": pa.array(sizes, pa.int64()),
+            "size": pa.array([len(line) + 1 for line in encoded], pa.int64()),
             "digest": pa.array([line_digest(line) for line in encoded], pa.binary(16)),
         }
     )
     rows = pa.table({build.LINE_COLUMN: pa.array(encoded, pa.binary()).cast(pa.string())})
-    del encoded
+    return keys, rows
+
+
+def write_run(keys: pa.Table, rows: pa.Table, folder: str, batch_bytes: int) -> Run:
+    """Write a run (`run_tables`) to files: the lines in batches of about `batch_bytes`, and the keys."""
     handle, path = tempfile.mkstemp(dir=folder, prefix="run-", suffix=".arrow")
     os.close(handle)
     keys_path = path.removesuffix(".arrow") + ".keys.arrow"
-    bounds = batch_bounds(sizes, batch_bytes)
+    bounds = batch_bounds(keys.column("size").to_pylist(), batch_bytes)
     with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, rows.schema) as writer:
         for start, stop in bounds:
             writer.write_table(rows.slice(start, stop - start))
     with pa.OSFile(keys_path, "wb") as sink, pa.ipc.new_file(sink, keys.schema) as writer:
         writer.write_table(keys, max_chunksize=KEY_BATCH)
-    span = (str(records[0]["date"]), str(records[-1]["date"]))
+    dates = keys.column("date")
+    span = (dates[0].as_py(), dates[-1].as_py())
     return Run(path, keys_path, tuple(stop - start for start, stop in bounds), span)
 
 
@@ -313,6 +341,17 @@ def write_data(
 
 def write_shard(job: ShardJob) -> card.Tally:
     """Write one shard (build.write_shard) from its rows in the runs; count them for the card."""
+    readers = [RunReader(run, start) for run, start in zip(job.runs, job.starts, strict=True)]
+    groups = row_groups(readers, job.order, job.settings.row_group_rows)
+    return write_counted_shard(groups, job.index, job.count, Path(job.data_dir), job.settings)
+
+
+def write_counted_shard(
+    groups: Iterable[list[str]], index: int, count: int, folder: Path, settings: BuildConfig
+) -> card.Tally:
+    """Write shard `index` of `count` from its row groups' lines (build.write_shard); return the
+    tally of its rows for the card, with the files' facts (sizes, SHA-256) measured here, in the
+    shard's worker. Both engines write their shards with it."""
     tally = card.Tally()
 
     def observe(table: pa.Table, lines: list[str]) -> None:
@@ -320,15 +359,9 @@ def write_shard(job: ShardJob) -> card.Tally:
             tally.example = json.loads(lines[0])
         tally.add(table)
 
-    folder = Path(job.data_dir)
-    readers = [RunReader(run, start) for run, start in zip(job.runs, job.starts, strict=True)]
-    build.write_shard(
-        row_groups(readers, job.order, job.settings.row_group_rows),
-        folder / build.shard_name(job.index, job.count, "parquet"),
-        folder / build.shard_name(job.index, job.count, "jsonl"),
-        job.settings,
-        observe,
-    )
+    parquet, jsonl = (folder / build.shard_name(index, count, suffix) for suffix in ("parquet", "jsonl"))
+    build.write_shard(groups, parquet, jsonl, settings, observe)
+    tally.files = [build.file_facts(parquet, *card.arrow_size(parquet)), build.file_facts(jsonl)]
     return tally
 
 

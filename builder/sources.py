@@ -27,6 +27,7 @@ except ImportError:  # pragma: no cover
         return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+from builder import locations
 from builder.catalog import diagnostic
 from builder.diagnostics import Diagnostic
 
@@ -184,7 +185,7 @@ def read_path(path: str | os.PathLike[str]) -> FileResult:
     if name.endswith(".jsonl"):
         return collect(iter_jsonl(name))
     try:
-        raw = Path(name).read_bytes()
+        raw = locations.read_bytes(name)
     except OSError as err:
         return FileResult([], [file_diagnostic(name, "F005", f"cannot read file: {err.strerror or err}")])
     text, problem = decode(name, raw)
@@ -335,7 +336,7 @@ def iter_jsonl(
     `first_line` is the number of the line at `start`; counted from the top when not given.
     """
     try:
-        handle = open(path, "rb")  # noqa: SIM115 - closed below, after the generator is done
+        handle = locations.open_binary(path)  # closed below, after the generator is done
     except OSError as err:
         yield file_diagnostic(path, "F005", f"cannot read file: {err.strerror or err}")
         return
@@ -426,21 +427,24 @@ def is_file_or_link(path: str) -> bool:
     return os.path.isfile(path) or os.path.islink(path)
 
 
+def is_article_name(name: str) -> bool:
+    return name.endswith(ARTICLE_SUFFIXES) and name not in SKIPPED_NAMES and not name.startswith(".")
+
+
 def iter_article_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[str]:
     """Files named directly, and `.md`/`.jsonl` files under folders, in a stable order."""
     for path in paths:
         name = os.fspath(path)
-        if os.path.isdir(name):
+        if locations.is_uri(name):
+            yield from (locations.files_under(name, is_article_name) if locations.is_dir(name) else [name])
+        elif os.path.isdir(name):
             found = []
             for root, dirs, files in os.walk(name):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 found.extend(
                     os.path.join(root, f)
                     for f in files
-                    if f.endswith(ARTICLE_SUFFIXES)
-                    and f not in SKIPPED_NAMES
-                    and not f.startswith(".")
-                    and is_file_or_link(os.path.join(root, f))
+                    if is_article_name(f) and is_file_or_link(os.path.join(root, f))
                 )
             yield from sorted(found)
         else:
@@ -451,7 +455,7 @@ def iter_file(
     name: str, start: int = 0, end: int | None = None, first_line: int | None = None
 ) -> Iterator[Source | Diagnostic]:
     """Stream one file's records and problems; JSONL line by line, optionally a byte range."""
-    if not os.path.exists(name):
+    if not locations.exists(name):
         yield file_diagnostic(name, "F005", "no such file or folder")
     elif name.endswith(".jsonl"):
         yield from iter_jsonl(name, start, end, first_line)

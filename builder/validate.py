@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 import numpy as np
 
-from builder import bylines, corpus, rules, schema, screens, workers
+from builder import bylines, corpus, locations, rules, schema, screens, workers
 from builder.catalog import RULES
 from builder.diagnostics import ERROR, WARNING, Diagnostic
 from builder.progress import Progress
@@ -335,7 +335,7 @@ def plan_units(
     pending: list[str] = []
     pending_bytes = 0
     for name in iter_article_files(paths):
-        size = os.path.getsize(name) if os.path.isfile(name) else 0
+        size = locations.size(name)
         if name.endswith(".jsonl") and size > chunk_bytes:
             units.extend(Unit((name,), a, b, line) for a, b, line in line_ranges(name, size, chunk_bytes))
             continue
@@ -354,7 +354,7 @@ def line_ranges(name: str, size: int, chunk_bytes: int) -> Iterator[tuple[int, i
 
     One sequential read counts the lines, so that no worker has to count them again.
     """
-    with open(name, "rb") as handle:
+    with locations.open_binary(name) as handle:
         start, line = 0, 1
         while start < size:
             chunk = handle.read(chunk_bytes)
@@ -404,7 +404,7 @@ def check_unit(unit: Unit, keep: Callable[[Source, list[Diagnostic]], None] | No
 
 def default_jobs(units: list[Unit]) -> int:
     """Use every core when the input is big enough to repay starting the workers."""
-    total = sum(os.path.getsize(f) for u in units if u.start == 0 for f in u.files if os.path.isfile(f))
+    total = sum(locations.size(f) for u in units if u.start == 0 for f in u.files)
     ranged = sum((u.end or 0) - u.start for u in units if u.start or u.end)
     if len(units) < 2 or total + ranged < PARALLEL_BYTES:
         return 1
@@ -421,7 +421,7 @@ def run_units(
 def unit_bytes(unit: Unit) -> int:
     if unit.end is not None:
         return unit.end - unit.start
-    return sum(os.path.getsize(f) for f in unit.files if os.path.isfile(f))
+    return sum(locations.size(f) for f in unit.files)
 
 
 def validate_paths(
@@ -431,8 +431,12 @@ def validate_paths(
 
     Files (and byte ranges of big JSONL files) are checked in worker processes; the corpus
     checks then run over the records' keys in input order, so the report does not depend on
-    the number of processes.
+    the number of processes. On the Ray engine the same work runs as Ray Data stages.
     """
+    if workers.current() == "ray":
+        from builder import ray_stages
+
+        return ray_stages.validate_paths(paths)
     report, _ = check_units(plan_units(paths), jobs=jobs, progress=progress)
     return report
 

@@ -39,6 +39,11 @@ def engine(name: str = "local", address: str | None = None) -> Iterator[None]:
             _engine = before
 
 
+def current() -> str:
+    """The engine `engine()` chose: "local" or "ray"."""
+    return _engine
+
+
 def imap(work: Callable[[T], R], items: Iterable[T], jobs: int) -> Iterator[R]:
     """`map(work, items)`, in `jobs` forked worker processes when jobs > 1 (or as Ray tasks)."""
     if _engine == "ray":

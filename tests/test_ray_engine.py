@@ -1,27 +1,19 @@
-"""The Ray engine runs the local engine's work functions and gives the same results, on a local
-Ray, on a two-node cluster simulated on this machine, and after a worker dies mid-task."""
+"""The Ray engine on a two-node cluster simulated on this machine: the local engine's results and
+release bytes, also when workers are killed mid-task (Ray runs the task again)."""
 
 from __future__ import annotations
 
-import hashlib
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from benchmarks import synth
-from builder import ray_engine, validate
+from builder import build, ray_engine, validate
 from tests.conftest import run
-
-# Every Ray process of these tests listens on loopback only (Ray reads this when imported).
-os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
-os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-try:
-    import ray
-except ImportError:  # pragma: no cover - .ci/run installs the extra, so CI never skips
-    if os.environ.get("CI"):
-        raise
-    pytest.skip("Ray is an optional extra: pip install 'newsset[ray]'", allow_module_level=True)
+from tests.test_ray_stages import build_twice, ray, same_results  # skips without Ray
 
 
 @pytest.fixture(scope="module")
@@ -31,85 +23,81 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def local_results(corpus: Path) -> list[validate.UnitResult]:
+    return [validate.check_unit(unit) for unit in units_of(corpus)]
+
+
 def units_of(path: Path) -> list[validate.Unit]:
     units = validate.plan_units([path], chunk_bytes=100_000)
     assert len(units) > 4
     return units
 
 
-def same_results(a: list[validate.UnitResult], b: list[validate.UnitResult]) -> None:
-    assert [r.records for r in a] == [r.records for r in b]
-    assert [sorted(r.diagnostics) for r in a] == [sorted(r.diagnostics) for r in b]
-    for x, y in zip(a, b, strict=True):
-        assert x.columns.keys() == y.columns.keys()
-        for key in x.columns:
-            assert (x.columns[key] == y.columns[key]).all(), key
-
-
-CRASH_DIR: list[str] = []  # set by the test; pickled with the function below
+CRASH_DIR: list[str] = []  # set by the tests; pickled with the function below
 
 
 def crash_once_then_apply(work, item):  # sent by value: Ray workers cannot import tests/
-    """The engine's task, but the first run of each task in a fresh folder kills its worker."""
-    marker = Path(CRASH_DIR[0]) / hashlib.sha256(repr(item).encode()).hexdigest()[:16]
+    """The engine's task body, but the first task of each kind of work kills its worker."""
+    name = getattr(work, "__qualname__", type(work).__name__)
+    marker = Path(CRASH_DIR[0]) / name
     if not marker.exists():
-        marker.write_text("crashed once")
+        marker.write_text(repr(item)[:200])
         os._exit(1)
     return work(item)
 
 
 @pytest.fixture(scope="module")
-def local_results(corpus: Path) -> list[validate.UnitResult]:
-    return [validate.check_unit(unit) for unit in units_of(corpus)]
-
-
-def test_local_ray_gives_the_local_results(corpus: Path, local_results: list[validate.UnitResult]) -> None:
-    with ray_engine.session(num_cpus=2):
-        same_results(list(ray_engine.imap(validate.check_unit, units_of(corpus))), local_results)
-    assert not ray.is_initialized()  # the session it started is shut down
-
-
-def test_two_node_cluster_with_killed_workers(
-    corpus: Path, local_results: list[validate.UnitResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import sys
-
+def cluster() -> Iterator[str]:
+    """Two Ray nodes of one CPU each on this machine (loopback), shared by the module's tests."""
     from ray import cloudpickle
     from ray.cluster_utils import Cluster
 
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
-    cluster.add_node(num_cpus=1)
+    nodes = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    nodes.add_node(num_cpus=1)
     try:
-        with ray_engine.session(address=cluster.address):
-            assert [n["NodeManagerAddress"] for n in ray.nodes()] == [ray_engine.LOOPBACK] * 2
-            same_results(list(ray_engine.imap(validate.check_unit, units_of(corpus))), local_results)
-
-            # Every task's first run kills its worker: Ray runs it again, the output is the same.
-            crashes = tmp_path / "crashes"
-            crashes.mkdir()
-            monkeypatch.setattr(sys.modules[__name__], "CRASH_DIR", [str(crashes)])
-            monkeypatch.setattr(ray_engine, "apply", crash_once_then_apply)
-            same_results(list(ray_engine.imap(validate.check_unit, units_of(corpus))), local_results)
-            assert len(list(crashes.iterdir())) == len(units_of(corpus))
-
-            # The committed release, rebuilt by the cluster with crashing workers, byte for byte.
-            for old in crashes.iterdir():
-                old.unlink()
-            result = run("build", "--check", "--engine", "ray", "--address", cluster.address)
-            assert result.exit_code == 0, result.output
-            assert "byte for byte identical" in result.output
-            assert list(crashes.iterdir()), "no build task ran on the cluster"
+        with ray_engine.session(address=nodes.address):
+            yield nodes.address
     finally:
         ray.shutdown()
-        cluster.shutdown()
+        nodes.shutdown()
 
 
-def test_validate_cli_on_ray_prints_what_local_prints(corpus: Path) -> None:
-    local = run("validate", corpus, "--format", "json")
-    on_ray = run("validate", corpus, "--format", "json", "--engine", "ray")
-    assert on_ray.exit_code == local.exit_code == 1
-    assert on_ray.stdout == local.stdout
+@pytest.fixture()
+def crashing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every kind of task kills its worker the first time it runs; Ray runs it again."""
+    crashes = tmp_path / "crashes"
+    crashes.mkdir()
+    monkeypatch.setattr(sys.modules[__name__], "CRASH_DIR", [str(crashes)])
+    monkeypatch.setattr(ray_engine, "apply", crash_once_then_apply)
+    return crashes
+
+
+def test_cluster_is_two_loopback_nodes(cluster: str) -> None:
+    assert [n["NodeManagerAddress"] for n in ray.nodes()] == [ray_engine.LOOPBACK] * 2
+
+
+def test_cluster_with_a_killed_worker_gives_the_local_results(
+    cluster: str, corpus: Path, local_results: list[validate.UnitResult], crashing: Path
+) -> None:
+    same_results(list(ray_engine.imap(validate.check_unit, units_of(corpus))), local_results)
+    assert [p.name for p in crashing.iterdir()] == ["check_unit"]
+
+
+def test_cluster_with_killed_workers_rebuilds_the_committed_release(cluster: str, crashing: Path) -> None:
+    result = run("build", "--check", "--engine", "ray", "--address", cluster)
+    assert result.exit_code == 0, result.output
+    assert "byte for byte identical" in result.output
+    assert {"sorted_unit", "write_pieces"} <= {p.name for p in crashing.iterdir()}
+
+
+def test_cluster_with_killed_workers_builds_a_generated_corpus(
+    cluster: str, tmp_path: Path, crashing: Path
+) -> None:
+    build_twice(tmp_path, 1000, 8, "--address", cluster)
+    assert {"sorted_unit", "write_pieces"} <= {p.name for p in crashing.iterdir()}
+    assert len(build.shard_files(tmp_path / "local" / "zh-local-news" / "1.0.0", "jsonl")) >= 3
 
 
 def test_missing_ray_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:

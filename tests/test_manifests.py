@@ -1,0 +1,47 @@
+"""A shard's writer measures its files (SHA-256, sizes, rows, Arrow bytes) where it writes them;
+the release's metadata takes those figures instead of reading the files again, but only for a
+file that has not changed since."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from builder import build, card, runs
+from builder.config import BuildConfig
+from tests.conftest import ARTICLES, valid_record
+
+
+def lines_of(count: int) -> list[str]:
+    record = build.plain(valid_record())
+    return [
+        json.dumps(dict(record, id=f"{record['id'][:-2]}{n:02d}"), ensure_ascii=False) for n in range(count)
+    ]
+
+
+def test_a_shard_writer_measures_what_the_driver_would(tmp_path: Path) -> None:
+    groups = [lines_of(3), lines_of(2)]
+    tally = runs.write_counted_shard(iter(groups), 0, 1, tmp_path, BuildConfig(row_group_rows=3))
+    parquet, jsonl = tally.files
+    assert Path(parquet.path) == tmp_path / build.shard_name(0, 1, "parquet")
+    assert Path(jsonl.path) == tmp_path / build.shard_name(0, 1, "jsonl")
+    for facts in tally.files:  # read again outside `known_files`: the same figures
+        assert facts.sha256 == build.sha256(Path(facts.path))
+        assert facts.size == Path(facts.path).stat().st_size
+    assert (
+        (parquet.rows, parquet.arrow_bytes) == card.arrow_size(Path(parquet.path)) == (5, parquet.arrow_bytes)
+    )
+    assert parquet.arrow_bytes > 0
+
+
+def test_known_facts_are_used_only_for_unchanged_files(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_bytes((ARTICLES / "2020/11/09/pinghu-20201109-p01-01.md").read_bytes())
+    true = build.sha256(path)
+    claimed = build.FileFacts(str(path), path.stat().st_size, path.stat().st_mtime_ns, "0" * 64)
+    with build.known_files([claimed]):
+        assert build.sha256(path) == "0" * 64  # taken from the writer, not read
+        path.write_bytes(path.read_bytes() + b"\n")  # the file changed: read it again
+        assert build.sha256(path) == build.sha256(path) != "0" * 64
+    path.write_bytes(path.read_bytes()[:-1])
+    assert build.sha256(path) == true  # outside the block nothing is remembered
