@@ -6,11 +6,14 @@ The stages call the functions the local engine calls; only where the data lives 
    unit's work (`validate.check_unit`, or `runs.sorted_unit` for the build) on a worker. A
    unit's result (its diagnostics, the corpus checks' keys, its sorted records) stays in Ray's
    object store.
-2. **corpus checks** — the keys of every record are grouped by id hash, body hash and each
-   LSH band key (builder/neardup.py) with a Ray Data `groupby(...).count()`: a hash shuffle
-   of 8-byte keys. Only keys that occur more than once come back to the driver; the workers
-   pick the records that carry one, and the driver runs `corpus.CorpusIndex` over just those
-   candidates (in input order), which reads them again and says what it says locally.
+2. **corpus checks** — the keys of every record (id hash, body hash and each LSH band key,
+   builder/neardup.py) are grouped by sorting the (kind, key) pairs across the cluster: a
+   range-partitioned shuffle of 9-byte rows, as plain tasks (Ray's hash `groupby` starts
+   aggregator actors, seconds on a small cluster). Repeats are found inside each sorted block
+   and, by the driver, across the blocks' edges (two rows a block); only keys that occur more
+   than once come back. The workers pick the records that carry one, and the driver runs
+   `corpus.CorpusIndex` over just those candidates (in input order), which reads them again
+   and says what it says locally.
 3. **sort** — the valid records (date, page, id, JSONL size, digest, line) are sorted by
    (date, page, id) with Ray Data's sort (sampled range partitioning).
 4. **shards** — the driver streams the sorted size column a block at a time through
