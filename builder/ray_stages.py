@@ -52,7 +52,13 @@ KINDS = ("id_hash", "body_hash", *(f"band{b}" for b in range(neardup.BANDS)))
 KEY_COLUMNS = ["file", "line", "offset", "id_hash", "body_hash"]
 SKETCH_BYTES = neardup.BINS * 4
 SUMMARY_SCHEMA = pa.schema(
-    [("unit", pa.int64()), ("files", pa.int64()), ("records", pa.int64()), ("diagnostics", pa.binary())]
+    [
+        ("unit", pa.int64()),
+        ("files", pa.int64()),
+        ("records", pa.int64()),
+        ("lines", pa.int64()),
+        ("diagnostics", pa.binary()),
+    ]
 )
 ROW_SCHEMA = pa.schema(
     [
@@ -116,7 +122,13 @@ def results_of(batch: pa.Table) -> Iterator[tuple[int, validate.UnitResult]]:
 def summary_rows(batch: pa.Table) -> pa.Table:
     """What the report needs of each unit: its counts and diagnostics (small)."""
     rows = [
-        {"unit": u, "files": r.files, "records": r.records, "diagnostics": pickle.dumps(r.diagnostics)}
+        {
+            "unit": u,
+            "files": r.files,
+            "records": r.records,
+            "lines": r.lines,
+            "diagnostics": pickle.dumps(r.diagnostics),
+        }
         for u, r in results_of(batch)
     ]
     return pa.Table.from_pylist(rows, schema=SUMMARY_SCHEMA)
@@ -216,8 +228,9 @@ def repeated_keys(keys: Any) -> dict[int, np.ndarray]:
     return out
 
 
-def corpus_diagnostics(units: list[validate.Unit], checked_units: Any) -> list[Any]:
-    """D301–D303 over the whole corpus, as `corpus.CorpusIndex` finds them locally."""
+def corpus_diagnostics(units: list[validate.Unit], checked_units: Any, offsets: list[int]) -> list[Any]:
+    """D301–D303 over the whole corpus, as `corpus.CorpusIndex` finds them locally (`offsets`:
+    each unit's lines before it, validate.LineOffsets)."""
     keys = checked_units.map_batches(key_rows, batch_format="pyarrow").materialize()
     repeated = repeated_keys(keys)
     if not repeated:
@@ -233,6 +246,7 @@ def corpus_diagnostics(units: list[validate.Unit], checked_units: Any) -> list[A
         part = found.filter(pa.array(unit_column == unit))
         columns = {name: part.column(name).to_numpy() for name in KEY_COLUMNS}
         columns["sketch"] = sketch_matrix(part.column("sketch"))
+        columns["line"] = columns["line"] + np.uint32(offsets[int(unit)])
         index.add(units[int(unit)].files, columns)
     return index.diagnostics()
 
@@ -249,12 +263,19 @@ def check(
     if not units:
         return report, None
     checked_units = checked(units, work)
-    for batch in tables(checked_units.map_batches(summary_rows, batch_format="pyarrow")):
-        for row in batch.to_pylist():
-            report.files += row["files"]
-            report.records += row["records"]
-            report.diagnostics.extend(pickle.loads(row["diagnostics"]))
-    report.diagnostics.extend(corpus_diagnostics(units, checked_units))
+    rows = [
+        row
+        for b in tables(checked_units.map_batches(summary_rows, batch_format="pyarrow"))
+        for row in b.to_pylist()
+    ]
+    placed, offsets = validate.LineOffsets(), []
+    for row in sorted(rows, key=lambda r: r["unit"]):  # a range's lines follow those before it
+        offsets.append(placed.next(units[row["unit"]], row["lines"]))
+        report.files += row["files"]
+        report.records += row["records"]
+        result = validate.UnitResult(diagnostics=pickle.loads(row["diagnostics"]))
+        report.diagnostics.extend(validate.place(result, offsets[-1]).diagnostics)
+    report.diagnostics.extend(corpus_diagnostics(units, checked_units, offsets))
     return report, checked_units
 
 

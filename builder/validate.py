@@ -7,6 +7,7 @@ finds in one run; it never raises on bad input.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import re
@@ -304,6 +305,9 @@ class Unit:
     start: int = 0
     end: int | None = None
     first_line: int | None = None
+    # A range whose lines nobody counted before it: its results number lines from 1 at `start`,
+    # and `place` moves them to their lines in the file once the ranges before it are counted.
+    lines_relative: bool = False
 
 
 @dataclass
@@ -313,6 +317,7 @@ class UnitResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     columns: dict[str, np.ndarray] = field(default_factory=dict)
     output: Any = None  # what a caller's work made of the unit's records (the build's sorted run)
+    lines: int = 0  # newlines in the unit's range (for a unit whose lines are relative)
 
     @property
     def errors(self) -> int:
@@ -337,7 +342,9 @@ def plan_units(
     for name in iter_article_files(paths):
         size = locations.size(name)
         if name.endswith(".jsonl") and size > chunk_bytes:
-            units.extend(Unit((name,), a, b, line) for a, b, line in line_ranges(name, size, chunk_bytes))
+            units.extend(
+                Unit((name,), a, b, 1, lines_relative=True) for a, b in line_ranges(name, size, chunk_bytes)
+            )
             continue
         pending.append(name)
         pending_bytes += size
@@ -349,23 +356,62 @@ def plan_units(
     return units
 
 
-def line_ranges(name: str, size: int, chunk_bytes: int) -> Iterator[tuple[int, int, int]]:
-    """(start, end, first line) of ranges of about `chunk_bytes` that start at a line's start.
+def line_ranges(name: str, size: int, chunk_bytes: int) -> Iterator[tuple[int, int]]:
+    """(start, end) of ranges of about `chunk_bytes` that start at a line's start.
 
-    One sequential read counts the lines, so that no worker has to count them again.
+    Only the line that each cut falls in is read: the lines are counted by the workers, each
+    in its own range (`count_lines`), not by one read of the whole file before they start.
     """
     with locations.open_binary(name) as handle:
-        start, line = 0, 1
+        start = 0
         while start < size:
-            chunk = handle.read(chunk_bytes)
-            end = start + len(chunk)
+            end = min(start + chunk_bytes, size)
             if end < size:
-                rest = handle.readline()
-                chunk += rest
-                end += len(rest)
-            yield start, end, line
-            line += chunk.count(b"\n")
+                handle.seek(end)
+                end += len(handle.readline())
+            yield start, end
             start = end
+
+
+def count_lines(name: str, start: int, end: int, block: int = 1 << 22) -> int:
+    """The newlines in bytes [start, end) of a file."""
+    count = 0
+    with locations.open_binary(name) as handle:
+        handle.seek(start)
+        remaining = end - start
+        while remaining > 0:
+            chunk = handle.read(min(block, remaining))
+            if not chunk:
+                break
+            count += chunk.count(b"\n")
+            remaining -= len(chunk)
+    return count
+
+
+class LineOffsets:
+    """The lines of a file before each of its ranges, counted as the ranges' results come in
+    unit order: what `place` adds to the line numbers of a unit whose lines are relative."""
+
+    def __init__(self) -> None:
+        self.before: dict[str, int] = {}
+
+    def next(self, unit: Unit, lines: int) -> int:
+        """This unit's offset (0 unless its lines are relative); `lines` is its `UnitResult.lines`."""
+        if not unit.lines_relative:
+            return 0
+        name = unit.files[0]
+        offset = self.before.get(name, 0)
+        self.before[name] = offset + lines
+        return offset
+
+
+def place(result: UnitResult, offset: int) -> UnitResult:
+    """A unit's result with its line numbers moved down by `offset` lines (see LineOffsets)."""
+    if offset:
+        result.diagnostics = [dataclasses.replace(d, line=d.line + offset) for d in result.diagnostics]
+        if "line" in result.columns:
+            result.columns = {**result.columns, "line": result.columns["line"] + np.uint32(offset)}
+    return result
 
 
 def iter_unit(unit: Unit) -> Iterator[tuple[int, Source | Diagnostic]]:
@@ -382,6 +428,8 @@ def check_unit(unit: Unit, keep: Callable[[Source, list[Diagnostic]], None] | No
     collects the records it will write this way, in the same pass).
     """
     result = UnitResult(files=len(unit.files) if unit.start == 0 else 0)
+    if unit.lines_relative:
+        result.lines = count_lines(unit.files[0], unit.start, unit.end or locations.size(unit.files[0]))
     keys = corpus.KeyColumns()
     for items in batches(iter_unit(unit), BATCH_RECORDS):
         records = [(index, item) for index, item in items if isinstance(item, Source)]
@@ -454,7 +502,9 @@ def check_units(
     outputs = []
     results = run_units(units, jobs if jobs is not None else default_jobs(units), work)
     shown = Progress(sum(map(unit_bytes, units)), enabled=progress)
+    offsets = LineOffsets()
     for unit, result in zip(units, results, strict=True):
+        place(result, offsets.next(unit, result.lines))
         report.files += result.files
         report.records += result.records
         report.diagnostics.extend(result.diagnostics)
