@@ -36,6 +36,7 @@ from builder import build, card, schema, validate, workers
 from builder.config import BuildConfig
 from builder.diff import DIGESTS, line_digest
 from builder.progress import Progress
+from builder.scratch import Scratch
 from builder.sources import to_jsonl_line
 
 RUN_BYTES = 8 << 20  # input per unit, so per run: what one worker holds in memory
@@ -45,6 +46,7 @@ MIN_BATCH_BYTES = 64 << 10
 MAX_BATCH_BYTES = 4 << 20
 KEY_BATCH = 256  # keys read at a time from each run by the merge
 ROW_BITS = 32  # `at` of a staged record: run index << ROW_BITS | row within the run
+RUNS_PREFIX = "newsset-runs-"
 
 
 @dataclass(frozen=True)
@@ -105,10 +107,12 @@ class Staged:
 def stage(
     paths: Iterable[str | os.PathLike[str]], jobs: int | None = None, progress: bool | None = None
 ) -> Iterator[Staged]:
-    """Validate the corpus and spill its records to sorted runs in a temporary folder (under
-    TMPDIR), removed on exit. With errors the runs are discarded: `runs` is empty."""
+    """Validate the corpus and spill its records to sorted runs in a scratch folder (under
+    TMPDIR), removed on exit, or by the next build if this one is killed. With errors the runs
+    are discarded: `runs` is empty."""
     units = validate.plan_units(paths, RUN_BYTES, RUN_FILES)
-    with tempfile.TemporaryDirectory(prefix="newsset-runs-") as folder:
+    with Scratch(RUNS_PREFIX) as scratch:
+        folder = str(scratch.path)
         work = functools.partial(stage_unit, folder=folder, batch_bytes=batch_bytes(len(units)))
         report, outputs = validate.check_units(units, work, jobs, progress)
         give_back_memory()

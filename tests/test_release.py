@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -162,7 +163,7 @@ main()
 """
 
 
-def test_a_build_killed_while_writing_leaves_no_release(project, newsset, tmp_path):
+def test_a_build_killed_while_writing_leaves_no_release(project, newsset, tmp_path, monkeypatch):
     scratch = tmp_path / "scratch"  # where the killed build's sorted runs are left
     scratch.mkdir()
     proc = subprocess.Popen(
@@ -190,8 +191,14 @@ def test_a_build_killed_while_writing_leaves_no_release(project, newsset, tmp_pa
     assert not project.release("1.0.0").exists()
     assert releases(dataset_dir) == []
     assert not project.changelog.exists()
-    result = project.build()  # the leftover does not get in the way
+    left = [p for p in scratch.iterdir() if p.name.startswith(f"newsset-runs-{proc.pid}-")]
+    assert len(left) == 1 and any(p.suffix == ".arrow" for p in left[0].iterdir())
+    live = scratch / "newsset-runs-1-of-a-live-process"  # pid 1 runs as long as the machine
+    live.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # the next build, on the same TMPDIR
+    result = project.build()  # the leftovers do not get in the way; the dead build's runs go
     assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in scratch.iterdir()) == [live.name]
     assert newsset("verify", project.release("1.0.0")).exit_code == 0
 
 
