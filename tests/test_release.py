@@ -198,7 +198,7 @@ def test_a_build_killed_while_writing_leaves_no_release(project, newsset, tmp_pa
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # the next build, on the same TMPDIR
     result = project.build()  # the leftovers do not get in the way; the dead build's runs go
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in scratch.iterdir()) == [live.name]
+    assert sorted(p.name for p in scratch.glob("newsset-*")) == [live.name]
     assert newsset("verify", project.release("1.0.0")).exit_code == 0
 
 
