@@ -44,7 +44,8 @@ RUN_FILES = 2048  # .md files per unit at most
 MERGE_BUDGET = 64 << 20  # bytes of rows one shard writer may hold, one batch of each run
 MIN_BATCH_BYTES = 64 << 10
 MAX_BATCH_BYTES = 4 << 20
-KEY_BATCH = 256  # keys read at a time from each run by the merge
+KEY_BATCH = 256  # keys read at a time from each run by the merge, at most
+KEY_BUDGET = 1 << 15  # keys the merge holds at a time, over all runs (as Python objects)
 ROW_BITS = 32  # `at` of a staged record: run index << ROW_BITS | row within the run
 RUNS_PREFIX = "newsset-runs-"
 
@@ -113,7 +114,9 @@ def stage(
     units = validate.plan_units(paths, RUN_BYTES, RUN_FILES)
     with Scratch(RUNS_PREFIX) as scratch:
         folder = str(scratch.path)
-        work = functools.partial(stage_unit, folder=folder, batch_bytes=batch_bytes(len(units)))
+        work = functools.partial(
+            stage_unit, folder=folder, batch_bytes=batch_bytes(len(units)), key_rows=key_rows(len(units))
+        )
         report, outputs = validate.check_units(units, work, jobs, progress)
         give_back_memory()
         runs = [run for run in outputs if run is not None]
@@ -137,7 +140,15 @@ def batch_bytes(units: int) -> int:
     return max(MIN_BATCH_BYTES, min(MAX_BATCH_BYTES, MERGE_BUDGET // max(units, 1)))
 
 
-def stage_unit(unit: validate.Unit, folder: str, batch_bytes: int) -> validate.UnitResult:
+def key_rows(units: int) -> int:
+    """Keys per batch of a run's keys file: few enough that one batch of every run fits the
+    merge's budget, so the merge's memory does not grow with the number of runs."""
+    return max(16, min(KEY_BATCH, KEY_BUDGET // max(units, 1)))
+
+
+def stage_unit(
+    unit: validate.Unit, folder: str, batch_bytes: int, key_rows: int = KEY_BATCH
+) -> validate.UnitResult:
     """Validate one unit (check_unit) and write its valid records to a run; none if it has errors."""
     names = schema.field_names()
     records: list[dict[str, Any]] = []
@@ -148,13 +159,13 @@ def stage_unit(unit: validate.Unit, folder: str, batch_bytes: int) -> validate.U
 
     result = validate.check_unit(unit, keep)
     if records and not result.errors:
-        result.output = write_run(records, folder, batch_bytes)
+        result.output = write_run(records, folder, batch_bytes, key_rows)
     return result
 
 
-def write_run(records: list[dict[str, Any]], folder: str, batch_bytes: int) -> Run:
+def write_run(records: list[dict[str, Any]], folder: str, batch_bytes: int, key_rows: int = KEY_BATCH) -> Run:
     """Sort plain records and write them as a run: their JSONL lines in batches of about
-    `batch_bytes`, and their keys."""
+    `batch_bytes`, and their keys in batches of `key_rows`."""
     names = schema.field_names()
     records.sort(key=build.sort_key)
     lines = [to_jsonl_line(r, names) for r in records]
@@ -179,7 +190,7 @@ def write_run(records: list[dict[str, Any]], folder: str, batch_bytes: int) -> R
         for start, stop in bounds:
             writer.write_table(rows.slice(start, stop - start))
     with pa.OSFile(keys_path, "wb") as sink, pa.ipc.new_file(sink, keys.schema) as writer:
-        writer.write_table(keys, max_chunksize=KEY_BATCH)
+        writer.write_table(keys, max_chunksize=key_rows)
     span = (str(records[0]["date"]), str(records[-1]["date"]))
     return Run(path, keys_path, tuple(stop - start for start, stop in bounds), span)
 
@@ -261,7 +272,9 @@ def merge(runs: Sequence[Run]) -> tuple[np.ndarray, np.ndarray]:
 
 def keys_of(index: int, run: Run) -> Iterator[tuple[tuple[Any, ...], int, int]]:
     """(build.sort_key of the row, run index, JSONL size) of each row of a run, in its order."""
-    for b in range(-(-run.count // KEY_BATCH)):
+    with pa.OSFile(run.keys) as source:
+        batches = pa.ipc.open_file(source).num_record_batches
+    for b in range(batches):
         batch = read_batch(run.keys, b)
         dates = batch.column("date").to_pylist()
         pages = batch.column("page").to_pylist()

@@ -147,7 +147,10 @@ def file_hashes(folder: Path) -> dict[str, str]:
 # --- the tests ----------------------------------------------------------------------------
 
 
-def test_streamed_shards_are_the_bytes_of_the_in_memory_build(corpus: Path, tmp_path: Path) -> None:
+def test_streamed_shards_are_the_bytes_of_the_in_memory_build(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runs, "KEY_BUDGET", 16)  # the fewest keys a batch: each run's keys in several
     rows = in_memory_rows([corpus])
     reference = tmp_path / "reference"
     reference.mkdir()
@@ -155,6 +158,8 @@ def test_streamed_shards_are_the_bytes_of_the_in_memory_build(corpus: Path, tmp_
     with runs.stage([corpus], jobs=2) as staged:
         assert staged.report.errors == 0 and staged.count == len(rows) == 500
         assert len(staged.runs) > 10
+        assert all(pa.ipc.open_file(run.keys).num_record_batches > 1 for run in staged.runs if run.count > 16)
+        assert sum(run.count > 16 for run in staged.runs) > 10
         stats = runs.write_data(staged.runs, tmp_path / "streamed", SETTINGS, jobs=2)
     streamed = file_hashes(tmp_path / "streamed")
     assert streamed == file_hashes(reference)
