@@ -68,7 +68,7 @@ class KeyColumns:
 
 SKETCH_BATCH = 1024
 ID_HASH, BODY_HASH = "id_hash", "body_hash"
-NAMES, NAME_AT = "files.txt", "name_at"  # the files' names, one a line, and where each starts
+NAMES, NAME_AT = "files", "name_at"  # the files' names, one after the other; where each starts, its size
 CACHED_RECORDS = 256  # records read again and kept for the next reports
 
 
@@ -91,6 +91,7 @@ class CorpusIndex:
         self.keys = KeyFiles()
         self.near = neardup.NearDuplicates(self.keys)
         self.file_count = 0
+        self.maps: dict[str, np.ndarray] = {}  # columns mapped from their files, once read
 
     def __enter__(self) -> CorpusIndex:
         return self
@@ -99,31 +100,39 @@ class CorpusIndex:
         self.close()
 
     def close(self) -> None:
+        self.maps.clear()
         self.keys.close()
 
     def add(self, files: tuple[str, ...], columns: dict[str, np.ndarray]) -> None:
-        names = "".join(f"{name}\n" for name in files).encode("utf-8", "surrogateescape")
-        ends = np.cumsum([len(name.encode("utf-8", "surrogateescape")) + 1 for name in files], dtype=np.int64)
+        names = [name.encode("utf-8", "surrogateescape") for name in files]
+        sizes = np.array([len(name) for name in names], dtype=np.int64)
         with (self.keys.folder / NAMES).open("ab") as out:
             start = out.tell()
-            out.write(names)
-        self.keys.append(NAME_AT, start + np.concatenate([[0], ends])[:-1].astype(np.int64))
+            out.write(b"".join(names))
+        starts = start + np.cumsum(sizes) - sizes
+        self.keys.append(NAME_AT, np.stack([starts, sizes], axis=1).reshape(-1, 2))
         self.keys.append("file", columns["file"] + np.uint32(self.file_count))
         self.file_count += len(files)
         for name in ("line", "offset", ID_HASH, BODY_HASH):
             self.keys.append(name, columns[name])
         self.near.add(columns["sketch"])
 
+    def column(self, name: str) -> np.ndarray:
+        if name not in self.maps:
+            self.maps[name] = self.keys.map(name)
+        return self.maps[name]
+
     def file_name(self, index: int) -> str:
+        start, size = (int(n) for n in self.column(NAME_AT)[index])
         with (self.keys.folder / NAMES).open("rb") as source:
-            source.seek(int(self.keys.map(NAME_AT)[index]))
-            return source.readline()[:-1].decode("utf-8", "surrogateescape")
+            source.seek(start)
+            return source.read(size).decode("utf-8", "surrogateescape")
 
     def record(self, index: int, cache: dict[int, Source | None]) -> Source | None:
         if index not in cache:
             if len(cache) >= CACHED_RECORDS:
                 del cache[next(iter(cache))]  # the oldest: reports come in runs of one key
-            file, line, offset = (int(self.keys.map(n)[index]) for n in ("file", "line", "offset"))
+            file, line, offset = (int(self.column(n)[index]) for n in ("file", "line", "offset"))
             cache[index] = record_at(self.file_name(file), offset, line)
         return cache[index]
 
@@ -134,7 +143,7 @@ class CorpusIndex:
             cache: dict[int, Source | None] = {}
             found = list(self.duplicate_ids(cache))
             found.extend(self.identical_bodies(cache))
-            found.extend(self.near_duplicates(self.keys.map(BODY_HASH), cache))
+            found.extend(self.near_duplicates(self.column(BODY_HASH), cache))
             return found
         finally:
             self.close()
