@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +66,20 @@ class KeyFiles:
     def read(self, name: str) -> np.ndarray:
         """The whole column in memory."""
         return np.array(self.map(name))
+
+    @contextmanager
+    def row_reader(self, name: str) -> Iterator[Callable[[int], np.ndarray]]:
+        """A function that reads one row of the column by its number. Rows are read, not mapped:
+        a check that looks at rows all over the file does not keep the pages it touched."""
+        dtype, shape = self.layout[name]
+        size = dtype.itemsize * math.prod(shape)
+        with self.path(name).open("rb", buffering=0) as source:
+
+            def row(index: int) -> np.ndarray:
+                source.seek(index * size)
+                return np.frombuffer(source.read(size), dtype=dtype).reshape(shape)
+
+            yield row
 
     def chunks(self, name: str, rows: int = CHUNK_ROWS) -> Iterator[np.ndarray]:
         """The column `rows` rows at a time, read (not mapped), so nothing stays in memory."""

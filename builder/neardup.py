@@ -107,15 +107,18 @@ class NearDuplicates:
         """
         if not self.size:
             return []
-        sketch = self.keys.map(SKETCH)
         found: dict[int, tuple[int, float]] = {}
-        for band in range(BANDS):
-            for i, j in same_key_pairs(self.keys, f"{BAND}{band}"):
-                if j in found and found[j][0] <= i:
-                    continue
-                score = similarity(sketch[i], sketch[j])
-                if score >= threshold:
-                    found[j] = (i, score)
+        with self.keys.row_reader(SKETCH) as sketch:
+            first: tuple[int, np.ndarray] = (-1, np.empty(0))  # a run's first row, met again and again
+            for band in range(BANDS):
+                for i, j in same_key_pairs(self.keys, f"{BAND}{band}"):
+                    if j in found and found[j][0] <= i:
+                        continue
+                    if first[0] != i:
+                        first = (i, sketch(i))
+                    score = similarity(first[1], sketch(j))
+                    if score >= threshold:
+                        found[j] = (i, score)
         return sorted((i, j, score) for j, (i, score) in found.items())
 
 
