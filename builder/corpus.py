@@ -1,7 +1,7 @@
 """Corpus rules: duplicate ids (D301), identical bodies (D302) and near-duplicates (D303).
 
-Each unit of work keeps a few hashed keys per record (`KeyColumns`); `CorpusIndex` gathers them
-in input order and finds the records that share a key, reading only those records again.
+Each unit of work keeps a few hashed keys per record (`KeyColumns`); `CorpusIndex` writes them
+to disk in input order and finds the records that share a key, reading only those records again.
 """
 
 from __future__ import annotations
@@ -13,14 +13,16 @@ import xxhash
 
 from builder import neardup, rules, screens
 from builder.diagnostics import Diagnostic
+from builder.keyfiles import KeyFiles, same_key_pairs
 from builder.sources import Source, record_at
 
 
 class KeyColumns:
     """What the corpus checks keep of each record: hashes, a position and a sketch.
 
-    About 150 bytes a record, in numpy arrays, whatever the record's size; the records
-    themselves are read again only for the few that a check reports.
+    About 150 bytes a record of one unit, in numpy arrays, whatever the record's size
+    (`CorpusIndex` writes them to disk); the records themselves are read again only for the
+    few that a check reports.
     """
 
     def __init__(self) -> None:
@@ -60,6 +62,11 @@ class KeyColumns:
         }
 
 
+ID_HASH, BODY_HASH = "id_hash", "body_hash"
+NAMES, NAME_AT = "files", "name_at"  # the files' names, one after the other; where each starts, its size
+CACHED_RECORDS = 256  # records read again and kept for the next reports
+
+
 def text_hash(value: str) -> int:
     """A 64-bit hash that is never 0 (0 stands for "no value")."""
     return bytes_hash(value.encode("utf-8"))
@@ -72,45 +79,76 @@ def bytes_hash(value: bytes | memoryview) -> int:
 class CorpusIndex:
     """Duplicate ids, identical bodies and near-duplicate bodies across the whole input.
 
-    Units add their key columns in input order; `diagnostics` sorts the hashes to find the
-    records that share one, reads just those records again to confirm and to say where, and
-    reports each later record against the first one.
+    Units add their key columns in input order; they go to files in a scratch folder as they
+    arrive (builder/keyfiles.py). `diagnostics` groups the hashes from disk to find the records
+    that share one, reads just those records again to confirm and to say where, and reports
+    each later record against the first one. The folder is removed at the end of
+    `diagnostics`, by `close`, or on leaving a `with` block.
     """
 
     def __init__(self) -> None:
-        self.files: list[str] = []
-        self.parts: list[dict[str, np.ndarray]] = []
-        self.near = neardup.NearDuplicates()
+        self.keys = KeyFiles()
+        self.near = neardup.NearDuplicates(self.keys)
+        self.file_count = 0
+        self.maps: dict[str, np.ndarray] = {}  # columns mapped from their files, once read
+
+    def __enter__(self) -> CorpusIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.maps.clear()
+        self.keys.close()
 
     def add(self, files: tuple[str, ...], columns: dict[str, np.ndarray]) -> None:
-        base = len(self.files)
-        self.files.extend(files)
-        self.parts.append({**columns, "file": columns["file"] + np.uint32(base)})
+        names = [name.encode("utf-8", "surrogateescape") for name in files]
+        sizes = np.array([len(name) for name in names], dtype=np.int64)
+        with (self.keys.folder / NAMES).open("ab") as out:
+            start = out.tell()
+            out.write(b"".join(names))
+        starts = start + np.cumsum(sizes) - sizes
+        self.keys.append(NAME_AT, np.stack([starts, sizes], axis=1).reshape(-1, 2))
+        self.keys.append("file", columns["file"] + np.uint32(self.file_count))
+        self.file_count += len(files)
+        for name in ("line", "offset", ID_HASH, BODY_HASH):
+            self.keys.append(name, columns[name])
         self.near.add(columns["sketch"])
 
     def column(self, name: str) -> np.ndarray:
-        return np.concatenate([p[name] for p in self.parts]) if self.parts else np.empty(0, np.uint64)
+        if name not in self.maps:
+            self.maps[name] = self.keys.map(name)
+        return self.maps[name]
+
+    def file_name(self, index: int) -> str:
+        start, size = (int(n) for n in self.column(NAME_AT)[index])
+        with (self.keys.folder / NAMES).open("rb") as source:
+            source.seek(start)
+            return source.read(size).decode("utf-8", "surrogateescape")
 
     def record(self, index: int, cache: dict[int, Source | None]) -> Source | None:
         if index not in cache:
-            cache[index] = record_at(
-                self.files[int(self.file[index])], int(self.offset[index]), int(self.line[index])
-            )
+            if len(cache) >= CACHED_RECORDS:
+                del cache[next(iter(cache))]  # the oldest: reports come in runs of one key
+            file, line, offset = (int(self.column(n)[index]) for n in ("file", "line", "offset"))
+            cache[index] = record_at(self.file_name(file), offset, line)
         return cache[index]
 
     def diagnostics(self) -> list[Diagnostic]:
-        if not self.parts:
-            return []
-        self.file, self.line, self.offset = self.column("file"), self.column("line"), self.column("offset")
-        cache: dict[int, Source | None] = {}
-        found = list(self.duplicate_ids(cache))
-        body_hash = self.column("body_hash")
-        found.extend(self.identical_bodies(body_hash, cache))
-        found.extend(self.near_duplicates(body_hash, cache))
-        return found
+        try:
+            if not self.keys.rows(ID_HASH):
+                return []
+            cache: dict[int, Source | None] = {}
+            found = list(self.duplicate_ids(cache))
+            found.extend(self.identical_bodies(cache))
+            found.extend(self.near_duplicates(self.column(BODY_HASH), cache))
+            return found
+        finally:
+            self.close()
 
     def duplicate_ids(self, cache: dict[int, Source | None]) -> Iterator[Diagnostic]:
-        for first, later in same_hash_groups(self.column("id_hash")):
+        for first, later in same_key_pairs(self.keys, ID_HASH):
             a, b = self.record(first, cache), self.record(later, cache)
             if a is None or b is None or a.data.get("id") != b.data.get("id"):
                 continue  # a hash collision, not a duplicate
@@ -123,10 +161,8 @@ class CorpusIndex:
                 pointer="/id",
             )
 
-    def identical_bodies(
-        self, body_hash: np.ndarray, cache: dict[int, Source | None]
-    ) -> Iterator[Diagnostic]:
-        for first, later in same_hash_groups(body_hash):
+    def identical_bodies(self, cache: dict[int, Source | None]) -> Iterator[Diagnostic]:
+        for first, later in same_key_pairs(self.keys, BODY_HASH):
             a, b = self.record(first, cache), self.record(later, cache)
             if a is None or b is None or a.data.get("body") != b.data.get("body"):
                 continue
@@ -154,15 +190,3 @@ class CorpusIndex:
                 line=b.line_of("body"),
                 pointer="/body",
             )
-
-
-def same_hash_groups(hashes: np.ndarray) -> Iterator[tuple[int, int]]:
-    """(first, later) index pairs of records sharing a non-zero hash, in input order."""
-    order = np.argsort(hashes, kind="stable")
-    ordered = hashes[order]
-    repeated = np.flatnonzero((ordered[1:] == ordered[:-1]) & (ordered[1:] != 0)) + 1
-    first = -1
-    for pos in repeated:
-        if first < 0 or ordered[first] != ordered[pos]:
-            first = pos - 1  # the run's first element: the earliest record, as the sort is stable
-        yield int(order[first]), int(order[pos])

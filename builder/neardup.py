@@ -5,15 +5,17 @@ Each body gets a sketch of `BINS` 32-bit values by one-permutation hashing: ever
 shingle (sampled by content, so that two copies of a text sample the same shingles) is hashed
 once, the hash picks a bin and the smallest value per bin is kept. The share of equal bins
 estimates the Jaccard similarity of the shingle sets. Candidate pairs come from banding the
-sketches (LSH) and sorting the band hashes, so memory stays at a few hundred bytes a record.
+sketches (LSH) and grouping the band keys from disk (builder/keyfiles.py), so memory holds a
+few bytes a record at most.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
+
+from builder.keyfiles import KeyFiles, same_key_pairs
 
 BINS = 32
 BANDS = 4
@@ -98,53 +100,53 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
     return float(((a == b) & filled).sum()) / count if count else 0.0
 
 
-@dataclass
 class NearDuplicates:
-    """Collects sketches in input order; `pairs` finds the near-duplicate ones."""
+    """Collects sketches in input order, on disk (`keys`, or files of its own); `pairs` finds
+    the near-duplicate ones."""
 
-    chunks: list[np.ndarray] = field(default_factory=list)
-    size: int = 0
+    def __init__(self, keys: KeyFiles | None = None) -> None:
+        self.keys = keys if keys is not None else KeyFiles()
+
+    @property
+    def size(self) -> int:
+        return self.keys.rows(SKETCH)
 
     def add(self, rows: np.ndarray) -> None:
-        self.chunks.append(rows)
-        self.size += len(rows)
+        """Write the sketches and each band's key (0 for a body too short to judge)."""
+        self.keys.append(SKETCH, rows)
+        judged = (rows != EMPTY).sum(axis=1) >= MIN_FILLED
+        for band in range(BANDS):
+            key = band_key(rows, band)
+            key[judged & (key == 0)] = 1
+            key[~judged] = 0
+            self.keys.append(f"{BAND}{band}", key)
 
     def pairs(self, threshold: float = THRESHOLD) -> list[tuple[int, int, float]]:
         """(earlier, later, similarity) for each later record near an earlier one.
 
         Each later record is reported once, against the first earlier record it is near to.
-        The sketches stay in their chunks: a band's keys are computed a chunk at a time, so
-        memory holds the sketches once and a few numbers a record beside them.
+        A band's keys are grouped from disk (keyfiles.same_key_pairs) and only the sketches of
+        candidate pairs are read, so memory holds a few numbers a record at most.
         """
-        if not self.chunks:
+        if not self.size:
             return []
-        starts = np.cumsum([0] + [len(c) for c in self.chunks])
-        local = [np.flatnonzero((c != EMPTY).sum(axis=1) >= MIN_FILLED) for c in self.chunks]
-        judged = np.concatenate([rows + start for rows, start in zip(local, starts, strict=False)])
         found: dict[int, tuple[int, float]] = {}
-        for band in range(BANDS):
-            key = np.concatenate(
-                [band_key(c[rows], band) for c, rows in zip(self.chunks, local, strict=True)]
-            )
-            order = np.argsort(key, kind="stable")
-            ordered = key[order]
-            same = np.flatnonzero(ordered[1:] == ordered[:-1]) + 1
-            for pos in same:
-                first = pos
-                while first > 0 and ordered[first - 1] == ordered[pos]:
-                    first -= 1
-                i, j = int(judged[order[first]]), int(judged[order[pos]])
-                i, j = min(i, j), max(i, j)
-                if j in found and found[j][0] <= i:
-                    continue
-                score = similarity(self.row(i, starts), self.row(j, starts))
-                if score >= threshold:
-                    found[j] = (i, score)
+        with self.keys.row_reader(SKETCH) as sketch:
+            first: tuple[int, np.ndarray] = (-1, np.empty(0))  # a run's first row, met again and again
+            for band in range(BANDS):
+                for i, j in same_key_pairs(self.keys, f"{BAND}{band}"):
+                    if j in found and found[j][0] <= i:
+                        continue
+                    if first[0] != i:
+                        first = (i, sketch(i))
+                    score = similarity(first[1], sketch(j))
+                    if score >= threshold:
+                        found[j] = (i, score)
         return sorted((i, j, score) for j, (i, score) in found.items())
 
-    def row(self, index: int, starts: np.ndarray) -> np.ndarray:
-        chunk = int(np.searchsorted(starts, index, side="right")) - 1
-        return self.chunks[chunk][index - int(starts[chunk])]
+
+SKETCH = "sketch"
+BAND = "band-"
 
 
 def band_key(sketch: np.ndarray, band: int) -> np.ndarray:

@@ -36,6 +36,7 @@ from builder import build, card, schema, validate, workers
 from builder.config import BuildConfig
 from builder.diff import DIGESTS, line_digest
 from builder.progress import Progress
+from builder.scratch import Scratch
 from builder.sources import to_jsonl_bytes
 
 RUN_BYTES = 8 << 20  # input per unit, so per run: what one worker holds in memory
@@ -43,8 +44,10 @@ RUN_FILES = 2048  # .md files per unit at most
 MERGE_BUDGET = 64 << 20  # bytes of rows one shard writer may hold, one batch of each run
 MIN_BATCH_BYTES = 64 << 10
 MAX_BATCH_BYTES = 4 << 20
-KEY_BATCH = 256  # keys read at a time from each run by the merge
+KEY_BATCH = 256  # keys read at a time from each run by the merge, at most
+KEY_BUDGET = 1 << 15  # keys the merge holds at a time, over all runs (as Python objects)
 ROW_BITS = 32  # `at` of a staged record: run index << ROW_BITS | row within the run
+RUNS_PREFIX = "newsset-runs-"
 
 
 @dataclass(frozen=True)
@@ -111,8 +114,9 @@ class Staged:
 def stage(
     paths: Iterable[str | os.PathLike[str]], jobs: int | None = None, progress: bool | None = None
 ) -> Iterator[Staged]:
-    """Validate the corpus and spill its records to sorted runs in a temporary folder (under
-    TMPDIR), removed on exit. With errors the runs are discarded: `runs` is empty.
+    """Validate the corpus and spill its records to sorted runs in a scratch folder (under
+    TMPDIR), removed on exit, or by the next build if this one is killed. With errors the runs
+    are discarded: `runs` is empty.
 
     On the Ray engine the same work runs as Ray Data stages (builder/ray_stages.py) and the
     sorted records stay in Ray's object store instead.
@@ -124,8 +128,11 @@ def stage(
             yield staged  # type: ignore[misc]
         return
     units = validate.plan_units(paths, RUN_BYTES, RUN_FILES)
-    with tempfile.TemporaryDirectory(prefix="newsset-runs-") as folder:
-        work = functools.partial(stage_unit, folder=folder, batch_bytes=batch_bytes(len(units)))
+    with Scratch(RUNS_PREFIX) as scratch:
+        folder = str(scratch.path)
+        work = functools.partial(
+            stage_unit, folder=folder, batch_bytes=batch_bytes(len(units)), key_rows=key_rows(len(units))
+        )
         report, outputs = validate.check_units(units, work, jobs, progress)
         give_back_memory()
         runs = [run for run in outputs if run is not None]
@@ -149,11 +156,19 @@ def batch_bytes(units: int) -> int:
     return max(MIN_BATCH_BYTES, min(MAX_BATCH_BYTES, MERGE_BUDGET // max(units, 1)))
 
 
-def stage_unit(unit: validate.Unit, folder: str, batch_bytes: int) -> validate.UnitResult:
+def key_rows(units: int) -> int:
+    """Keys per batch of a run's keys file: few enough that one batch of every run fits the
+    merge's budget, so the merge's memory does not grow with the number of runs."""
+    return max(16, min(KEY_BATCH, KEY_BUDGET // max(units, 1)))
+
+
+def stage_unit(
+    unit: validate.Unit, folder: str, batch_bytes: int, key_rows: int = KEY_BATCH
+) -> validate.UnitResult:
     """Validate one unit (check_unit) and write its valid records to a run; none if it has errors."""
     result = sorted_unit(unit)
     if result.output is not None:
-        result.output = write_run(*result.output, folder, batch_bytes)
+        result.output = write_run(*result.output, folder, batch_bytes, key_rows)
     return result
 
 
@@ -191,8 +206,11 @@ def run_tables(records: list[dict[str, Any]]) -> tuple[pa.Table, pa.Table]:
     return keys, rows
 
 
-def write_run(keys: pa.Table, rows: pa.Table, folder: str, batch_bytes: int) -> Run:
-    """Write a run (`run_tables`) to files: the lines in batches of about `batch_bytes`, and the keys."""
+def write_run(
+    keys: pa.Table, rows: pa.Table, folder: str, batch_bytes: int, key_rows: int = KEY_BATCH
+) -> Run:
+    """Write a run (`run_tables`) to files: the lines in batches of about `batch_bytes`, and the
+    keys in batches of `key_rows`."""
     handle, path = tempfile.mkstemp(dir=folder, prefix="run-", suffix=".arrow")
     os.close(handle)
     keys_path = path.removesuffix(".arrow") + ".keys.arrow"
@@ -201,7 +219,7 @@ def write_run(keys: pa.Table, rows: pa.Table, folder: str, batch_bytes: int) -> 
         for start, stop in bounds:
             writer.write_table(rows.slice(start, stop - start))
     with pa.OSFile(keys_path, "wb") as sink, pa.ipc.new_file(sink, keys.schema) as writer:
-        writer.write_table(keys, max_chunksize=KEY_BATCH)
+        writer.write_table(keys, max_chunksize=key_rows)
     dates = keys.column("date")
     span = (dates[0].as_py(), dates[-1].as_py())
     return Run(path, keys_path, tuple(stop - start for start, stop in bounds), span)
@@ -284,7 +302,9 @@ def merge(runs: Sequence[Run]) -> tuple[np.ndarray, np.ndarray]:
 
 def keys_of(index: int, run: Run) -> Iterator[tuple[tuple[Any, ...], int, int]]:
     """(build.sort_key of the row, run index, JSONL size) of each row of a run, in its order."""
-    for b in range(-(-run.count // KEY_BATCH)):
+    with pa.OSFile(run.keys) as source:
+        batches = pa.ipc.open_file(source).num_record_batches
+    for b in range(batches):
         batch = read_batch(run.keys, b)
         dates = batch.column("date").to_pylist()
         pages = batch.column("page").to_pylist()

@@ -498,21 +498,21 @@ def check_units(
     """Run `work` (check_unit, or a caller's function around it) over the units, then the
     corpus checks; return the report and each unit's `output`, in unit order."""
     report = Report()
-    index = corpus.CorpusIndex()
     outputs = []
     results = run_units(units, jobs if jobs is not None else default_jobs(units), work)
     shown = Progress(sum(map(unit_bytes, units)), enabled=progress)
     offsets = LineOffsets()
-    for unit, result in zip(units, results, strict=True):
-        place(result, offsets.next(unit, result.lines))
-        report.files += result.files
-        report.records += result.records
-        report.diagnostics.extend(result.diagnostics)
-        index.add(unit.files, result.columns)
-        outputs.append(result.output)
-        shown.update(result.files, result.records, unit_bytes(unit))
-    shown.close()
-    report.diagnostics.extend(index.diagnostics())
+    with corpus.CorpusIndex() as index:
+        for unit, result in zip(units, results, strict=True):
+            place(result, offsets.next(unit, result.lines))
+            report.files += result.files
+            report.records += result.records
+            report.diagnostics.extend(result.diagnostics)
+            index.add(unit.files, result.columns)
+            outputs.append(result.output)
+            shown.update(result.files, result.records, unit_bytes(unit))
+        shown.close()
+        report.diagnostics.extend(index.diagnostics())
     return report, outputs
 
 

@@ -11,13 +11,14 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from builder import build, card, croissant, datapackage, hubcard, layout, runs, schema
 from builder.config import Config
@@ -36,7 +37,7 @@ from builder.release import (
     sha256,
     write_release,
 )
-from builder.sources import Source, file_diagnostic, read_path
+from builder.sources import Source, file_diagnostic, iter_jsonl
 from builder.validate import Report, schema_diagnostics
 
 
@@ -58,22 +59,23 @@ def verify_release(release: str | os.PathLike[str]) -> Report:
             problem(folder / SCHEMA_COPY, "R402", f"the release's schema cannot be read: {err}")
         )
         return report
+    shards = build.shard_files(folder, "parquet")
+    if not shards:
+        report.diagnostics.append(
+            problem(folder / build.DATA_DIR, "R402", "the release has no Parquet shards")
+        )
+        return report
     try:
-        tables = build.read_shards(folder)
+        report.records = sum(pq.ParquetFile(path).metadata.num_rows for path in shards)
+        found = check_data(folder, shards, schema_doc, validator)
     except (OSError, pa.ArrowException) as err:
         report.diagnostics.append(
             problem(folder / build.DATA_DIR, "R403", f"a Parquet shard cannot be read: {err}")
         )
         return report
-    if not tables:
-        report.diagnostics.append(
-            problem(folder / build.DATA_DIR, "R402", "the release has no Parquet shards")
-        )
-        return report
-    report.records = sum(t.num_rows for _, t in tables)
-    report.diagnostics += check_data(folder, tables, schema_doc, validator)
-    report.diagnostics += check_card(folder, schema_doc, tables)
-    report.diagnostics += check_metadata(folder, schema_doc, tables)
+    report.diagnostics += found
+    report.diagnostics += check_card(folder, schema_doc)
+    report.diagnostics += check_metadata(folder, schema_doc, shards)
     return report
 
 
@@ -101,39 +103,62 @@ def check_sums(folder: Path) -> list[Diagnostic]:
 
 def check_data(
     folder: Path,
-    tables: Sequence[tuple[Path, pa.Table]],
+    shards: Sequence[Path],
     schema_doc: dict[str, Any],
     validator: jsonschema.protocols.Validator,
 ) -> list[Diagnostic]:
-    """Types, every record against the schema, the JSONL twin of each shard, the row order."""
+    """Types, every record against the schema, the JSONL twin of each shard, the row order.
+
+    The shards are read a row group at a time, and each JSONL twin a line at a time beside them.
+    """
     out: list[Diagnostic] = []
     expected = schema.arrow_schema(schema_doc)
     jsonl = build.shard_files(folder, "jsonl")
-    if [p.stem for p in jsonl] != [p.stem for p, _ in tables]:
+    if [p.stem for p in jsonl] != [p.stem for p in shards]:
         out.append(
             problem(folder / build.DATA_DIR, "R404", "the JSONL shards do not pair with the Parquet shards")
         )
-    keys = []
-    for path, table in tables:
-        wrong_types = type_differences(table.schema, expected)
+    order = RowOrder()
+    for path in shards:
+        shard = pq.ParquetFile(path)
+        wrong_types = type_differences(shard.schema_arrow, expected)
         if wrong_types:
             out.append(problem(path, "R403", wrong_types))
             continue
-        rows = build.table_records(table)
-        for number, row in enumerate(rows, start=1):
-            out += schema_diagnostics(Source(str(path), number, row), validator)
-        keys += [build.sort_key(r) for r in rows]
         twin = path.with_suffix(".jsonl")
-        if twin.is_file():
-            out += compare_jsonl(twin, rows, validator)
-    disorder = next((i for i in range(1, len(keys)) if keys[i] < keys[i - 1]), None)
-    if disorder is not None:
-        out.append(
-            problem(
-                folder / build.DATA_DIR, "R404", f"row {disorder + 1} ({keys[disorder][-1]}) is out of order"
-            )
-        )
+        pairs = TwinCheck(twin, validator) if twin.is_file() else None
+        for number, row in enumerate(shard_rows(shard), start=1):
+            out += schema_diagnostics(Source(str(path), number, row), validator)
+            order.add(build.sort_key(row))
+            if pairs is not None:
+                pairs.add(row)
+        if pairs is not None:
+            out += pairs.finish()
+    if order.disorder is not None:
+        row, key = order.disorder
+        out.append(problem(folder / build.DATA_DIR, "R404", f"row {row} ({key[-1]}) is out of order"))
     return out
+
+
+def shard_rows(shard: pq.ParquetFile) -> Iterator[dict[str, Any]]:
+    """The rows of a Parquet shard as plain records, one row group in memory at a time."""
+    for group in range(shard.num_row_groups):
+        yield from build.table_records(shard.read_row_group(group))
+
+
+class RowOrder:
+    """The first row whose sort key is below the one before it, over all shards in turn."""
+
+    def __init__(self) -> None:
+        self.previous: tuple[Any, ...] | None = None
+        self.count = 0
+        self.disorder: tuple[int, tuple[Any, ...]] | None = None
+
+    def add(self, key: tuple[Any, ...]) -> None:
+        self.count += 1
+        if self.disorder is None and self.previous is not None and key < self.previous:
+            self.disorder = (self.count, key)
+        self.previous = key
 
 
 def type_differences(found: pa.Schema, expected: pa.Schema) -> str:
@@ -159,23 +184,50 @@ def type_differences(found: pa.Schema, expected: pa.Schema) -> str:
     return "; ".join(diffs)
 
 
-def compare_jsonl(
-    path: Path, rows: list[dict[str, Any]], validator: jsonschema.protocols.Validator
-) -> list[Diagnostic]:
-    result = read_path(path)
-    out = list(result.diagnostics)
-    for src in result.sources:
-        out += schema_diagnostics(src, validator)
-    records = [src.data for src in result.sources]
-    if records != rows:
-        at = first_difference(records, rows)
-        line = result.sources[at].line if at < len(result.sources) else len(records) + 1
-        out.append(
-            problem(
-                path, "R404", f"record {at + 1} differs from row {at + 1} of the Parquet shard", line=line
-            )
-        )
-    return out
+class TwinCheck:
+    """A JSONL shard read a line at a time beside the rows of its Parquet shard: its problems,
+    its records against the schema, and the first record that differs from its row."""
+
+    def __init__(self, path: Path, validator: jsonschema.protocols.Validator) -> None:
+        self.path = path
+        self.validator = validator
+        self.items = iter_jsonl(str(path))
+        self.problems: list[Diagnostic] = []
+        self.schema: list[Diagnostic] = []
+        self.count = 0
+        self.difference: tuple[int, int] | None = None  # (record, line)
+
+    def next_source(self) -> Source | None:
+        for item in self.items:
+            if isinstance(item, Diagnostic):
+                self.problems.append(item)
+                continue
+            self.schema += schema_diagnostics(item, self.validator)
+            return item
+        return None
+
+    def add(self, row: dict[str, Any]) -> None:
+        src = self.next_source()
+        if src is None:  # the JSONL ran out: the record after its last one differs
+            if self.difference is None:
+                self.difference = (self.count + 1, self.count + 1)
+            return
+        self.count += 1
+        if self.difference is None and src.data != row:
+            self.difference = (self.count, src.line)
+
+    def finish(self) -> list[Diagnostic]:
+        src = self.next_source()
+        if src is not None and self.difference is None:  # the JSONL has more records
+            self.difference = (self.count + 1, src.line)
+        while self.next_source() is not None:
+            pass
+        out = self.problems + self.schema
+        if self.difference is not None:
+            at, line = self.difference
+            message = f"record {at} differs from row {at} of the Parquet shard"
+            out.append(problem(self.path, "R404", message, line=line))
+        return out
 
 
 def first_difference(a: Sequence[Any], b: Sequence[Any]) -> int:
@@ -183,16 +235,14 @@ def first_difference(a: Sequence[Any], b: Sequence[Any]) -> int:
     return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
 
 
-def check_card(
-    folder: Path, schema_doc: dict[str, Any], tables: Sequence[tuple[Path, pa.Table]]
-) -> list[Diagnostic]:
+def check_card(folder: Path, schema_doc: dict[str, Any]) -> list[Diagnostic]:
     """The card's YAML against what the files say: version, files, features, counts and sizes."""
     path = folder / card.CARD_FILE
     try:
         meta = card.read_metadata(path)
     except (OSError, ValueError) as err:
         return [problem(path, "R405", str(err))]
-    expected = card.data_metadata(folder.name, card.measure(folder, tables), schema_doc)
+    expected = card.data_metadata(folder.name, card.measure(folder), schema_doc)
     text = path.read_text(encoding="utf-8")
     out = []
     for key, value in expected.items():
@@ -227,9 +277,7 @@ LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
 FENCED = re.compile(r"^```.*?^```", re.M | re.S)
 
 
-def check_metadata(
-    folder: Path, schema_doc: dict[str, Any], tables: Sequence[tuple[Path, pa.Table]]
-) -> list[Diagnostic]:
+def check_metadata(folder: Path, schema_doc: dict[str, Any], shards: Sequence[Path]) -> list[Diagnostic]:
     """The card's YAML against the Hub's documented rules and its links against the files; the
     files its release format requires; croissant.json and datapackage.json against the files."""
     path = folder / card.CARD_FILE
@@ -253,7 +301,7 @@ def check_metadata(
         if not (folder / name).is_file()
     ]
     if (folder / layout.CROISSANT_FILE).is_file():
-        facts = croissant.derived(folder, schema_doc, folder.name, latest_date(tables))
+        facts = croissant.derived(folder, schema_doc, folder.name, latest_date(shards))
         out += compare_json(folder / layout.CROISSANT_FILE, facts, "R414")
     if (folder / layout.DATAPACKAGE_FILE).is_file():
         out += compare_json(
@@ -276,9 +324,16 @@ def check_links(path: Path, text: str) -> list[Diagnostic]:
     return out
 
 
-def latest_date(tables: Sequence[tuple[Path, pa.Table]]) -> str:
-    """The date of the newest article: a release's datePublished."""
-    return max(pc.max(table["date"]).as_py() for _, table in tables).isoformat()
+def latest_date(shards: Sequence[Path]) -> str:
+    """The date of the newest article: a release's datePublished (the date column read a row
+    group at a time)."""
+    latest = None
+    for path in shards:
+        shard = pq.ParquetFile(path)
+        for group in range(shard.num_row_groups):
+            found = pc.max(shard.read_row_group(group, columns=["date"]).column("date")).as_py()
+            latest = found if latest is None or (found is not None and found > latest) else latest
+    return latest.isoformat()
 
 
 def compare_json(path: Path, expected: dict[str, Any], rule: str) -> list[Diagnostic]:

@@ -2,6 +2,14 @@
 
 Validation units and the build's shards both go through `imap`, so one process or several give
 the same results in the same order; only the wall-clock time changes.
+
+Workers start from a fork server, not from a fork of the caller: by then the caller runs
+Arrow's threads, and a lock one of them holds at the fork would stay locked in the child. The
+server is a clean process that imports the work's modules once (`PRELOAD`) and forks each
+worker from there, so starting a pool stays cheap. Work functions and their arguments travel
+by pickling: they are module-level functions (or functools.partial of them), and a worker sees
+the modules as imported, not as the caller may have changed them since. As with `spawn`, a
+worker imports the caller's main module (not as `__main__`), so a script must be importable.
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
+PRELOAD = ["builder.runs", "builder.build"]  # the modules of every work function, and what they import
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -45,7 +54,7 @@ def current() -> str:
 
 
 def imap(work: Callable[[T], R], items: Iterable[T], jobs: int) -> Iterator[R]:
-    """`map(work, items)`, in `jobs` forked worker processes when jobs > 1 (or as Ray tasks)."""
+    """`map(work, items)`, in `jobs` worker processes when jobs > 1 (or as Ray tasks)."""
     if _engine == "ray":
         from builder import ray_engine
 
@@ -54,8 +63,14 @@ def imap(work: Callable[[T], R], items: Iterable[T], jobs: int) -> Iterator[R]:
     if jobs <= 1:
         yield from map(work, items)
         return
-    context = multiprocessing.get_context(
-        "fork" if "fork" in multiprocessing.get_all_start_methods() else None
-    )
-    with context.Pool(jobs) as pool:
+    with start_context().Pool(jobs) as pool:
         yield from pool.imap(work, items, chunksize=1)
+
+
+def start_context() -> multiprocessing.context.BaseContext:
+    """The fork server where there is one (POSIX), else the platform's default (spawn)."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context()
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)
+    return context

@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -162,7 +163,7 @@ main()
 """
 
 
-def test_a_build_killed_while_writing_leaves_no_release(project, newsset, tmp_path):
+def test_a_build_killed_while_writing_leaves_no_release(project, newsset, tmp_path, monkeypatch):
     scratch = tmp_path / "scratch"  # where the killed build's sorted runs are left
     scratch.mkdir()
     proc = subprocess.Popen(
@@ -190,8 +191,14 @@ def test_a_build_killed_while_writing_leaves_no_release(project, newsset, tmp_pa
     assert not project.release("1.0.0").exists()
     assert releases(dataset_dir) == []
     assert not project.changelog.exists()
-    result = project.build()  # the leftover does not get in the way
+    left = [p for p in scratch.iterdir() if p.name.startswith(f"newsset-runs-{proc.pid}-")]
+    assert len(left) == 1 and any(p.suffix == ".arrow" for p in left[0].iterdir())
+    live = scratch / "newsset-runs-1-of-a-live-process"  # pid 1 runs as long as the machine
+    live.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # the next build, on the same TMPDIR
+    result = project.build()  # the leftovers do not get in the way; the dead build's runs go
     assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in scratch.glob("newsset-*")) == [live.name]
     assert newsset("verify", project.release("1.0.0")).exit_code == 0
 
 
@@ -268,6 +275,37 @@ def test_verify_catches_data_of_the_wrong_type(first, newsset):
     result = newsset("verify", release)
     assert result.exit_code == 1
     assert f"{parquet}:1:1  error  R403  page is string, the schema gives int32  (" in result.output
+
+
+def test_verify_reads_row_groups_in_turn_and_finds_rows_out_of_order(project, newsset):
+    project.set_build(row_group_rows=2)  # three row groups of two rows
+    assert project.build().exit_code == 0
+    release = project.release("1.0.0")
+    parquet = release / "data" / "train-00000-of-00001.parquet"
+    jsonl = parquet.with_suffix(".jsonl")
+    assert pq.ParquetFile(parquet).num_row_groups == 3
+    rows = pq.read_table(parquet).to_pylist()
+    swapped = [*rows[:2], rows[3], rows[2], *rows[4:]]  # rows 3 and 4: the second row group
+    swapped[4] = {**rows[4], "authors": [{"name": "", "role": "reporter"}]}
+    unlock(parquet, jsonl)
+    table = pq.read_table(parquet)
+    pq.write_table(table.from_pylist(swapped, schema=table.schema), parquet, row_group_size=2)
+    lines = jsonl.read_text(encoding="utf-8").splitlines(keepends=True)
+    jsonl.write_text("".join([*lines[:2], lines[3], lines[2], *lines[4:], lines[0]]), encoding="utf-8")
+    result = newsset("verify", release)
+    assert result.exit_code == 1
+    assert f"{parquet}:5:1  error  S005  authors[0].name: must not be empty" in result.output
+    assert f"{release / 'data'}:1:1  error  R404  row 4 ({rows[2]['id']}) is out of order" in result.output
+    assert f"{jsonl}:5:1  error  R404  record 5 differs from row 5 of the Parquet shard" in result.output
+    jsonl.write_text("".join([*lines[:2], lines[3], lines[2]]), encoding="utf-8")  # two lines short
+    swapped[4] = rows[4]
+    pq.write_table(table.from_pylist(swapped, schema=table.schema), parquet, row_group_size=2)
+    result = newsset("verify", release)
+    assert f"{jsonl}:5:1  error  R404  record 5 differs from row 5 of the Parquet shard" in result.output
+    assert "S005" not in result.output
+    jsonl.write_text("".join([*lines[:2], lines[3], lines[2], *lines[4:], lines[0]]), encoding="utf-8")
+    result = newsset("verify", release)  # one record too many
+    assert f"{jsonl}:7:1  error  R404  record 7 differs from row 7 of the Parquet shard" in result.output
 
 
 def test_verify_reports_a_damaged_release_without_a_traceback(first, newsset):

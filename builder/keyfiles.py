@@ -1,0 +1,140 @@
+"""Key columns on disk: the corpus checks' per-record keys, written as they arrive and read back
+a chunk at a time, so that memory holds a few bytes a record at most, whatever the corpus.
+
+Each column is one raw file of fixed-size rows, appended to a unit of work at a time.
+`same_key_pairs` finds the rows that share a key as a stable sort of the whole column would,
+but splits the column by the keys' top bits into parts of about `PART_ROWS` rows first (on
+disk), and sorts one part at a time.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from builder.scratch import Scratch
+
+KEYS_PREFIX = "newsset-keys-"
+CHUNK_ROWS = 1 << 17  # rows read at a time
+PART_ROWS = 1 << 17  # rows sorted at a time, for keys spread evenly
+
+
+class KeyFiles:
+    """Columns of fixed-size rows in files of one folder: a scratch folder of their own (made
+    at the first append), or `folder`. `close` removes them."""
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self.scratch: Scratch | None = None
+        self._folder = folder
+        self.layout: dict[str, tuple[np.dtype, tuple[int, ...]]] = {}
+        self.counts: dict[str, int] = {}
+
+    @property
+    def folder(self) -> Path:
+        if self._folder is None:
+            self.scratch = Scratch(KEYS_PREFIX)
+            self._folder = self.scratch.path
+        elif not self._folder.is_dir():
+            self._folder.mkdir(parents=True)
+        return self._folder
+
+    def path(self, name: str) -> Path:
+        return self.folder / f"{name}.bin"
+
+    def append(self, name: str, values: np.ndarray) -> None:
+        values = np.ascontiguousarray(values)
+        self.layout.setdefault(name, (values.dtype, values.shape[1:]))
+        with self.path(name).open("ab") as out:
+            values.tofile(out)
+        self.counts[name] = self.rows(name) + len(values)
+
+    def rows(self, name: str) -> int:
+        return self.counts.get(name, 0)
+
+    def map(self, name: str) -> np.ndarray:
+        """The whole column, mapped from its file (pages are read as they are touched)."""
+        dtype, shape = self.layout.get(name, (np.dtype(np.uint64), ()))
+        if not self.rows(name):
+            return np.empty((0, *shape), dtype)
+        return np.memmap(self.path(name), dtype=dtype, mode="r", shape=(self.rows(name), *shape))
+
+    def read(self, name: str) -> np.ndarray:
+        """The whole column in memory."""
+        return np.array(self.map(name))
+
+    @contextmanager
+    def row_reader(self, name: str) -> Iterator[Callable[[int], np.ndarray]]:
+        """A function that reads one row of the column by its number. Rows are read, not mapped:
+        a check that looks at rows all over the file does not keep the pages it touched."""
+        dtype, shape = self.layout[name]
+        size = dtype.itemsize * math.prod(shape)
+        with self.path(name).open("rb", buffering=0) as source:
+
+            def row(index: int) -> np.ndarray:
+                source.seek(index * size)
+                return np.frombuffer(source.read(size), dtype=dtype).reshape(shape)
+
+            yield row
+
+    def chunks(self, name: str, rows: int = CHUNK_ROWS) -> Iterator[np.ndarray]:
+        """The column `rows` rows at a time, read (not mapped), so nothing stays in memory."""
+        dtype, shape = self.layout.get(name, (np.dtype(np.uint64), ()))
+        width = math.prod(shape)
+        with self.path(name).open("rb") as source:
+            for _ in range(0, self.rows(name), rows):
+                yield np.fromfile(source, dtype=dtype, count=rows * width).reshape(-1, *shape)
+
+    def close(self) -> None:
+        if self.scratch is not None:
+            self.scratch.close()
+        elif self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+        self.counts.clear()
+
+
+def same_key_pairs(keys: KeyFiles, name: str) -> Iterator[tuple[int, int]]:
+    """(first, later) row pairs of a uint64 column's rows sharing a non-zero key: for each later
+    row, the first row with its key. In key order, then row order, as a stable sort of the
+    whole column gives them, one part of the key range in memory at a time."""
+    count = keys.rows(name)
+    bits = math.ceil(math.log2(count / PART_ROWS)) if count > PART_ROWS else 0
+    if not bits:
+        yield from sorted_pairs(keys.read(name), np.arange(count))
+        return
+    parts = KeyFiles(keys.folder / f"{name}.parts")
+    try:
+        start = 0
+        for chunk in keys.chunks(name):
+            index = np.arange(start, start + len(chunk), dtype=np.int64)
+            start += len(chunk)
+            used = chunk != 0
+            chunk, index = chunk[used], index[used]
+            part = chunk >> np.uint64(64 - bits)
+            order = np.argsort(part, kind="stable")
+            bounds = np.searchsorted(part[order], np.arange((1 << bits) + 1, dtype=np.uint64))
+            for p in np.flatnonzero(np.diff(bounds)):
+                rows = order[bounds[p] : bounds[p + 1]]
+                parts.append(f"key-{p}", chunk[rows])
+                parts.append(f"row-{p}", index[rows])
+        for p in range(1 << bits):
+            if parts.rows(f"key-{p}"):
+                yield from sorted_pairs(parts.read(f"key-{p}"), parts.read(f"row-{p}"))
+    finally:
+        parts.close()
+
+
+def sorted_pairs(keys: np.ndarray, rows: np.ndarray) -> Iterator[tuple[int, int]]:
+    """same_key_pairs over keys in memory (`rows`, ascending, number them)."""
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    repeated = np.flatnonzero((ordered[1:] == ordered[:-1]) & (ordered[1:] != 0)) + 1
+    first = -1
+    for pos in repeated:
+        if first < 0 or ordered[first] != ordered[pos]:
+            first = pos - 1  # the run's first element: the earliest row, as the sort is stable
+        yield int(rows[order[first]]), int(rows[order[pos]])
