@@ -3,13 +3,14 @@
 Validation units and the build's shards both go through `imap`, so one process or several give
 the same results in the same order; only the wall-clock time changes.
 
-Workers start from a fork server, not from a fork of the caller: by then the caller runs
-Arrow's threads, and a lock one of them holds at the fork would stay locked in the child. The
-server is a clean process that imports the work's modules once (`PRELOAD`) and forks each
-worker from there, so starting a pool stays cheap. Work functions and their arguments travel
-by pickling: they are module-level functions (or functools.partial of them), and a worker sees
-the modules as imported, not as the caller may have changed them since. As with `spawn`, a
-worker imports the caller's main module (not as `__main__`), so a script must be importable.
+Workers are forked from the caller (where the platform can fork). The caller may have run
+Arrow's thread pools by then (the build reads and writes Parquet before its shard writers
+start); Arrow registers at-fork handlers that rebuild its pools in the child, which is what
+makes a forked worker's Arrow calls safe. A fork server or `spawn` would avoid the question,
+but each worker would then import the caller's main module: a script without a
+`__name__ == "__main__"` guard, a notebook or `python -` would start pools forever, and each
+pool would cost a second or so of imports. Work functions and their arguments travel by
+pickling (module-level functions, or functools.partial of them) on every engine.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-PRELOAD = ["builder.runs", "builder.build"]  # the modules of every work function, and what they import
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -68,9 +68,7 @@ def imap(work: Callable[[T], R], items: Iterable[T], jobs: int) -> Iterator[R]:
 
 
 def start_context() -> multiprocessing.context.BaseContext:
-    """The fork server where there is one (POSIX), else the platform's default (spawn)."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
+    """Fork where the platform can, else its default (spawn)."""
+    if "fork" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context()
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(PRELOAD)
-    return context
+    return multiprocessing.get_context("fork")

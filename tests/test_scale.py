@@ -4,6 +4,8 @@ found, and the schema errors equal to those of the plain `jsonschema` reference.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -113,3 +115,21 @@ def test_near_duplicate_pairs_do_not_depend_on_how_the_sketches_are_chunked(
     found = whole.pairs()
     assert found == chunked.pairs()
     assert {j for _, j, _ in found} >= set(range(800, len(bodies)))  # every reprint is found
+
+
+def test_a_script_read_from_stdin_can_use_worker_processes(tmp_path: Path) -> None:
+    """Workers are forked: they never import the caller's main module, which `python -` (or a
+    notebook, or a script without a main guard) does not have as a file."""
+    corpus = tmp_path / "corpus.jsonl"
+    synth.write_jsonl(corpus, 300, seed=1)
+    script = (
+        "from builder import validate\n"
+        "validate.CHUNK_BYTES = 100_000\n"
+        f"report = validate.validate_paths([{str(corpus)!r}], jobs=2, progress=False)\n"
+        "print(report.records)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-"], input=script, text=True, capture_output=True, timeout=120, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "300"
