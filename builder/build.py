@@ -137,26 +137,30 @@ def parquet_writer(path: Path, arrow_schema: pa.Schema, settings: BuildConfig) -
     )
 
 
+Lines = pa.Array | pa.ChunkedArray | Sequence[str]
+
+
 def write_shard(
-    row_groups: Iterable[list[str]],
+    row_groups: Iterable[Lines],
     parquet: Path,
     jsonl: Path,
     settings: BuildConfig,
-    observe: Callable[[pa.Table, list[str]], None] | None = None,
+    observe: Callable[[pa.Table, str], None] | None = None,
 ) -> None:
     """Write one shard from its row groups, each the JSONL lines of at most `row_group_rows`
-    records: the lines go to the JSONL file as they are, and the same bytes, read as the
-    schema's columns (`jsonl_table`), to the Parquet file as one row group. `observe` sees each
-    row group's table and lines."""
+    records (an Arrow string array, or a list): the lines go to the JSONL file as they are,
+    and the same bytes, read as the schema's columns (`jsonl_table`), to the Parquet file as
+    one row group. `observe` sees each row group's table and its first line."""
     writer = None
     try:
         with jsonl.open("wb") as out:
             for lines in row_groups:
-                data = ("\n".join(lines) + "\n").encode("utf-8")
+                array = string_array(lines)
+                data = jsonl_bytes(array)
                 out.write(data)
                 table = jsonl_table(data)
                 if observe is not None:
-                    observe(table, lines)
+                    observe(table, array[0].as_py())
                 if writer is None:
                     writer = parquet_writer(parquet, table.schema, settings)
                 writer.write_table(table, row_group_size=settings.row_group_rows)
@@ -165,6 +169,19 @@ def write_shard(
     finally:
         if writer is not None:
             writer.close()
+
+
+def string_array(lines: Lines) -> pa.Array:
+    if isinstance(lines, pa.ChunkedArray):
+        return lines.combine_chunks()
+    return lines if isinstance(lines, pa.Array) else pa.array(lines, pa.string())
+
+
+def jsonl_bytes(lines: pa.Array) -> pa.Buffer:
+    """The lines, each ended by a newline, as one buffer: joined by Arrow, not by Python."""
+    ended = pa.concat_arrays([lines, pa.array([""], lines.type)])  # the last newline
+    whole = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, len(ended)], pa.int32()), ended), "\n")
+    return whole[0].as_buffer()
 
 
 def shard_files(release: Path, suffix: str) -> list[Path]:

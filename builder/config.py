@@ -50,7 +50,7 @@ class BuildConfig:
 
     max_shard_bytes: int = 256 * 1024 * 1024
     row_group_rows: int = 1000
-    zstd_level: int = 9
+    zstd_level: int = 3  # zstd's own default; 9 writes some 15 % less, five times slower
 
 
 @dataclass(frozen=True)

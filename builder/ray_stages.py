@@ -417,7 +417,7 @@ def write_pieces(job: ShardPieces) -> card.Tally:
         pa.string(),
     )
     size = job.settings.row_group_rows
-    groups = (lines.slice(at, size).to_pylist() for at in range(0, len(lines), size))
+    groups = (lines.slice(at, size) for at in range(0, len(lines), size))
     return runs.write_counted_shard(groups, job.index, job.count, Path(job.data_dir), job.settings)
 
 

@@ -367,16 +367,16 @@ def write_shard(job: ShardJob) -> card.Tally:
 
 
 def write_counted_shard(
-    groups: Iterable[list[str]], index: int, count: int, folder: Path, settings: BuildConfig
+    groups: Iterable[build.Lines], index: int, count: int, folder: Path, settings: BuildConfig
 ) -> card.Tally:
     """Write shard `index` of `count` from its row groups' lines (build.write_shard); return the
     tally of its rows for the card, with the files' facts (sizes, SHA-256) measured here, in the
     shard's worker. Both engines write their shards with it."""
     tally = card.Tally()
 
-    def observe(table: pa.Table, lines: list[str]) -> None:
+    def observe(table: pa.Table, first_line: str) -> None:
         if tally.example is None:
-            tally.example = json.loads(lines[0])
+            tally.example = json.loads(first_line)
         tally.add(table)
 
     parquet, jsonl = (folder / build.shard_name(index, count, suffix) for suffix in ("parquet", "jsonl"))
@@ -385,7 +385,7 @@ def write_counted_shard(
     return tally
 
 
-def row_groups(readers: Sequence[RunReader], order: np.ndarray, size: int) -> Iterator[list[str]]:
+def row_groups(readers: Sequence[RunReader], order: np.ndarray, size: int) -> Iterator[pa.ChunkedArray]:
     """The lines of `size` rows at a time, in `order`: each group's rows are taken from the runs,
     then put in order."""
     for at in range(0, len(order), size):
@@ -395,4 +395,4 @@ def row_groups(readers: Sequence[RunReader], order: np.ndarray, size: int) -> It
         by_run = np.argsort(part, kind="stable")  # the lines: the part's rows, grouped by run
         position = np.empty_like(by_run)
         position[by_run] = np.arange(len(part))
-        yield lines.column(build.LINE_COLUMN).take(position).to_pylist()
+        yield lines.column(build.LINE_COLUMN).take(position)
