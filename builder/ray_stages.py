@@ -263,11 +263,16 @@ def check(
     if not units:
         return report, None
     checked_units = checked(units, work)
-    rows = [
-        row
-        for b in tables(checked_units.map_batches(summary_rows, batch_format="pyarrow"))
-        for row in b.to_pylist()
-    ]
+    offsets = summarise(units, checked_units, report)
+    report.diagnostics.extend(corpus_diagnostics(units, checked_units, offsets))
+    return report, checked_units
+
+
+def summarise(units: list[validate.Unit], checked_units: Any, report: validate.Report) -> list[int]:
+    """Add each unit's counts and diagnostics to the report, in unit order, its lines moved to
+    their place in the file; return each unit's line offset (validate.LineOffsets)."""
+    batches = tables(checked_units.map_batches(summary_rows, batch_format="pyarrow"))
+    rows = [row for batch in batches for row in batch.to_pylist()]
     placed, offsets = validate.LineOffsets(), []
     for row in sorted(rows, key=lambda r: r["unit"]):  # a range's lines follow those before it
         offsets.append(placed.next(units[row["unit"]], row["lines"]))
@@ -275,8 +280,7 @@ def check(
         report.records += row["records"]
         result = validate.UnitResult(diagnostics=pickle.loads(row["diagnostics"]))
         report.diagnostics.extend(validate.place(result, offsets[-1]).diagnostics)
-    report.diagnostics.extend(corpus_diagnostics(units, checked_units, offsets))
-    return report, checked_units
+    return offsets
 
 
 def validate_paths(paths: Iterable[str | os.PathLike[str]]) -> validate.Report:

@@ -59,7 +59,7 @@ def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def ours(scratch: Path) -> list[Path]:
-    """newsset's folders in TMPDIR (not those of multiprocessing's fork server, `pymp-*`)."""
+    """newsset's folders in TMPDIR (not those of multiprocessing, `pymp-*`)."""
     return [p for p in scratch.iterdir() if p.name.startswith("newsset-")]
 
 

@@ -293,7 +293,7 @@ def test_a_refused_build_leaves_no_runs(
 
 
 def ours(scratch: Path) -> list[Path]:
-    """newsset's folders in TMPDIR (not those of multiprocessing's fork server, `pymp-*`)."""
+    """newsset's folders in TMPDIR (not those of multiprocessing, `pymp-*`)."""
     return [p for p in scratch.iterdir() if p.name.startswith("newsset-")]
 
 
