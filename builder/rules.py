@@ -31,6 +31,8 @@ SCREENS: dict[str, Screen] = {}
 
 @dataclass(frozen=True)
 class Entry:
+    """A registered rule as `check` runs it: the list is walked in registration order."""
+
     rule_id: str
     func: Rule
     screen: Screen | None
