@@ -342,7 +342,7 @@ def iter_jsonl(
         return
     with handle:
         if first_line is None:
-            first_line = 1 + count_newlines(handle, start) if start else 1
+            first_line = 1 + count_newlines(handle, 0, start) if start else 1
         handle.seek(start)
         lines: Iterable[bytes] = handle
         if end is not None:
@@ -350,10 +350,11 @@ def iter_jsonl(
         yield from iter_jsonl_lines(path, iter(lines), first_line, start)
 
 
-def count_newlines(handle: Any, end: int, block: int = 1 << 22) -> int:
-    handle.seek(0)
+def count_newlines(handle: Any, start: int, end: int, block: int = 1 << 22) -> int:
+    """The newlines in bytes [start, end) of an open file, read a block at a time."""
+    handle.seek(start)
     count = 0
-    remaining = end
+    remaining = end - start
     while remaining > 0:
         chunk = handle.read(min(block, remaining))
         if not chunk:

@@ -24,6 +24,7 @@ from builder.diagnostics import ERROR, WARNING, Diagnostic
 from builder.progress import Progress
 from builder.sources import (
     Source,
+    count_newlines,
     iter_article_files,
     iter_file,
     read_markdown_text,
@@ -373,19 +374,10 @@ def line_ranges(name: str, size: int, chunk_bytes: int) -> Iterator[tuple[int, i
             start = end
 
 
-def count_lines(name: str, start: int, end: int, block: int = 1 << 22) -> int:
+def count_lines(name: str, start: int, end: int) -> int:
     """The newlines in bytes [start, end) of a file."""
-    count = 0
     with locations.open_binary(name) as handle:
-        handle.seek(start)
-        remaining = end - start
-        while remaining > 0:
-            chunk = handle.read(min(block, remaining))
-            if not chunk:
-                break
-            count += chunk.count(b"\n")
-            remaining -= len(chunk)
-    return count
+        return count_newlines(handle, start, end)
 
 
 class LineOffsets:
