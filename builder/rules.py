@@ -25,8 +25,6 @@ MARKER_RE = re.compile(f"[{bylines.BYLINE_MARKERS}]")
 
 Rule = Callable[[Source], Iterator[Diagnostic]]
 Screen = Callable[[Source], bool]
-CONTENT_RULES: dict[str, Rule] = {}
-SCREENS: dict[str, Screen] = {}
 
 
 @dataclass(frozen=True)
@@ -39,7 +37,7 @@ class Entry:
     batched: bool  # screened a batch at a time (builder.screens) where flags are given
 
 
-ENTRIES: list[Entry] = []
+ENTRIES: list[Entry] = []  # every content rule, in the order they run
 
 
 def rule(rule_id: str, screen: Screen | None = None) -> Callable[[Rule], Rule]:
@@ -52,9 +50,6 @@ def rule(rule_id: str, screen: Screen | None = None) -> Callable[[Rule], Rule]:
     """
 
     def register(func: Rule) -> Rule:
-        CONTENT_RULES[rule_id] = func
-        if screen is not None:
-            SCREENS[rule_id] = screen
         ENTRIES.append(Entry(rule_id, func, screen, rule_id in screens.BATCHED))
         return func
 
@@ -97,6 +92,12 @@ def at_offset(src: Source, para: Paragraph, offset: int) -> tuple[int, int]:
     before = para.text[:offset]
     line = para.line + before.count("\n")
     return line, offset - (before.rfind("\n") + 1) + 1
+
+
+def in_paragraph(src: Source, rule_id: str, para: Paragraph, message: str, offset: int = 0) -> Diagnostic:
+    """A diagnostic about a character of a paragraph of the body (`at_offset`), its start by default."""
+    line, col = at_offset(src, para, offset)
+    return diagnostic(src, rule_id, message, line=line, col=col, pointer="/body")
 
 
 def string_fields(src: Source, names: tuple[str, ...]) -> Iterator[tuple[str, str]]:
@@ -210,26 +211,12 @@ def byline_in_body(src: Source) -> Iterator[Diagnostic]:
     for para in src.paragraphs:
         marker = MARKER_RE.search(para.text)
         if marker:
-            line, col = at_offset(src, para, marker.start())
-            yield diagnostic(
-                src,
-                "C103",
-                f"byline marker '{marker.group()}' in the body",
-                line=line,
-                col=col,
-                pointer="/body",
-            )
+            message = f"byline marker '{marker.group()}' in the body"
+            yield in_paragraph(src, "C103", para, message, marker.start())
         else:
             for line_text in para.text.split("\n"):
                 if bylines.is_byline(line_text):
-                    yield diagnostic(
-                        src,
-                        "C103",
-                        f"byline '{line_text.strip()}' stands in the body",
-                        line=para.line,
-                        col=1 if src.format == "md" else src.col_of("body"),
-                        pointer="/body",
-                    )
+                    yield in_paragraph(src, "C103", para, f"byline '{line_text.strip()}' stands in the body")
                     break
 
 
@@ -242,10 +229,7 @@ def bad_characters(src: Source) -> Iterator[Diagnostic]:
             break
     for para in src.paragraphs:
         for offset, ch in text.bad_characters(para.text):
-            line, col = at_offset(src, para, offset)
-            yield diagnostic(
-                src, "C104", f"body contains {describe_char(ch)}", line=line, col=col, pointer="/body"
-            )
+            yield in_paragraph(src, "C104", para, f"body contains {describe_char(ch)}", offset)
 
 
 def describe_char(ch: str) -> str:
@@ -350,14 +334,8 @@ def unbalanced_brackets(src: Source) -> Iterator[Diagnostic]:
         if not stray:
             continue
         para = src.paragraphs[index]
-        yield diagnostic(
-            src,
-            "C203",
-            f"paragraph has unbalanced {' '.join(stray)}: '{snippet(para.text)}'",
-            line=para.line,
-            col=1 if src.format == "md" else src.col_of("body"),
-            pointer="/body",
-        )
+        message = f"paragraph has unbalanced {' '.join(stray)}: '{snippet(para.text)}'"
+        yield in_paragraph(src, "C203", para, message)
 
 
 @rule("C204")

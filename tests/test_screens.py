@@ -113,4 +113,4 @@ def test_the_quick_byline_parse_agrees_with_the_long_way(parts: list[str]) -> No
 
 def test_every_rule_is_screened_in_batches_or_with_the_others() -> None:
     """A new rule must join one of the two fast screens, or the clean-record shortcut would skip it."""
-    assert sorted(rules.CONTENT_RULES) == sorted((*screens.BATCHED, *rules.OTHERS))
+    assert sorted(entry.rule_id for entry in rules.ENTRIES) == sorted((*screens.BATCHED, *rules.OTHERS))
