@@ -152,28 +152,15 @@ class CorpusIndex:
             a, b = self.record(first, cache), self.record(later, cache)
             if a is None or b is None or a.data.get("id") != b.data.get("id"):
                 continue  # a hash collision, not a duplicate
-            yield rules.diagnostic(
-                b,
-                "D301",
-                f"id {b.record_id} is also used in {a.path}:{a.line_of('id')}",
-                line=b.line_of("id"),
-                col=b.col_of("id"),
-                pointer="/id",
-            )
+            where = f"{a.path}:{a.line_of('id')}"
+            yield rules.at_field(b, "D301", "id", f"id {b.record_id} is also used in {where}")
 
     def identical_bodies(self, cache: dict[int, Source | None]) -> Iterator[Diagnostic]:
         for first, later in same_key_pairs(self.keys, BODY_HASH):
             a, b = self.record(first, cache), self.record(later, cache)
             if a is None or b is None or a.data.get("body") != b.data.get("body"):
                 continue
-            other = a.record_id or f"{a.path}:{a.line_of('body')}"
-            yield rules.diagnostic(
-                b,
-                "D302",
-                f"the body is identical to that of {other} ({a.path})",
-                line=b.line_of("body"),
-                pointer="/body",
-            )
+            yield same_body(a, b, "D302", "identical to")
 
     def near_duplicates(self, body_hash: np.ndarray, cache: dict[int, Source | None]) -> Iterator[Diagnostic]:
         for first, later, score in self.near.pairs():
@@ -182,11 +169,13 @@ class CorpusIndex:
             a, b = self.record(first, cache), self.record(later, cache)
             if a is None or b is None:
                 continue
-            other = a.record_id or f"{a.path}:{a.line_of('body')}"
-            yield rules.diagnostic(
-                b,
-                "D303",
-                f"the body is nearly identical (about {score:.0%}) to that of {other} ({a.path})",
-                line=b.line_of("body"),
-                pointer="/body",
-            )
+            yield same_body(a, b, "D303", f"nearly identical (about {score:.0%}) to")
+
+
+def same_body(a: Source, b: Source, rule_id: str, how: str) -> Diagnostic:
+    """D302 or D303: the body of `b` is `how` that of the earlier `a` (named by its id, or by
+    where its body is)."""
+    other = a.record_id or f"{a.path}:{a.line_of('body')}"
+    return rules.diagnostic(
+        b, rule_id, f"the body is {how} that of {other} ({a.path})", line=b.line_of("body"), pointer="/body"
+    )
