@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import yaml
 
 from builder import build, layout, plots, schema
@@ -71,20 +72,23 @@ def known_arrow_size(path: Path) -> tuple[int, int]:
 def arrow_size(path: Path) -> tuple[int, int]:
     """Rows and Arrow bytes of one Parquet file, as `pq.read_table(path)` would hold it.
 
-    The dataset scanner is what `pq.read_table` reads with: it cuts the same batches, so the
-    sum of their sizes is the size of that table. Without read-ahead it holds one batch, and
-    Arrow's allocator is asked to give back what each batch used.
+    That reader cuts each row group into batches of at most SCAN_BATCH rows; the same cuts are
+    read here one at a time, so the sum of their sizes is the size of that table while one batch
+    is held. (`pyarrow.dataset`, which would cut them for us, imports pandas: some 100 MB in
+    every shard writer.)
     """
-    import pyarrow.dataset as ds  # here: it imports pandas, which the other commands do without
-
     rows = nbytes = 0
-    scan = ds.dataset(path, format="parquet")
-    for batch in scan.to_batches(batch_readahead=0, fragment_readahead=0, use_threads=False):
-        rows += batch.num_rows
-        nbytes += batch.nbytes
-        del batch
-        pa.default_memory_pool().release_unused()
+    with pq.ParquetFile(path, pre_buffer=False) as parquet:
+        for group in range(parquet.num_row_groups):
+            for batch in parquet.iter_batches(SCAN_BATCH, row_groups=[group], use_threads=False):
+                rows += batch.num_rows
+                nbytes += batch.nbytes
+                del batch
+                pa.default_memory_pool().release_unused()
     return rows, nbytes
+
+
+SCAN_BATCH = 131_072  # rows per batch of the dataset scanner that pq.read_table reads with
 
 
 def dataset_info(info: DataInfo, schema_doc: dict[str, Any]) -> dict[str, Any]:

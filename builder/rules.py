@@ -479,7 +479,7 @@ def others_may_report(data: dict[str, Any]) -> bool:
         return bool(byline.strip()) and "authors" not in data  # C208
     authors = data.get("authors")
     return bool(parsed.empty_roles) or (  # C106, C207
-        isinstance(authors, list) and bool(parsed.authors) and bylines.authors_of(byline) != authors
+        isinstance(authors, list) and bool(parsed.authors) and not bylines.same_authors(parsed, authors)
     )
 
 

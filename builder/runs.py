@@ -86,7 +86,7 @@ class Staged:
     def digests(self) -> pa.Table:
         parts = [DIGESTS.empty_table()]
         for index, run in enumerate(self.runs):
-            keys = read_ipc(run.keys)
+            keys = map_ipc(run.keys)  # the columns taken here are read; the others are not
             at = (index << ROW_BITS) + np.arange(keys.num_rows, dtype=np.int64)
             columns = [keys.column("id"), keys.column("digest"), pa.array(at, pa.int64())]
             parts.append(pa.Table.from_arrays(columns, schema=DIGESTS))
@@ -241,6 +241,12 @@ def batch_bounds(sizes: Sequence[int], limit: int) -> list[tuple[int, int]]:
 def read_ipc(path: str) -> pa.Table:
     with pa.OSFile(path) as source:
         return pa.ipc.open_file(source).read_all()
+
+
+def map_ipc(path: str) -> pa.Table:
+    """An IPC file's table over a memory map of the file: its buffers are the file's pages,
+    which are read as they are touched and can be dropped again by the system."""
+    return pa.ipc.open_file(pa.memory_map(path)).read_all()
 
 
 def read_batch(path: str, index: int) -> pa.RecordBatch:

@@ -5,7 +5,12 @@ file that has not changed since."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from builder import build, card, runs
 from builder.config import BuildConfig
@@ -45,3 +50,34 @@ def test_known_facts_are_used_only_for_unchanged_files(tmp_path: Path) -> None:
         assert build.sha256(path) == build.sha256(path) != "0" * 64
     path.write_bytes(path.read_bytes()[:-1])
     assert build.sha256(path) == true  # outside the block nothing is remembered
+
+
+def test_arrow_size_is_the_size_of_the_table_pq_read_table_gives(tmp_path: Path) -> None:
+    """Measured a batch at a time, with the cuts of pq.read_table's reader: a row group of more
+    than SCAN_BATCH rows is read in two batches there too, each with its own offsets and
+    validity bits."""
+    rows = card.SCAN_BATCH + 7
+    table = pa.table(
+        {
+            "word": pa.array([f"词{n % 97}" if n % 5 else None for n in range(rows)], pa.string()),
+            "n": pa.array(range(rows), pa.int64()),
+        }
+    )
+    path = tmp_path / "big.parquet"
+    with pq.ParquetWriter(path, table.schema) as writer:
+        writer.write_table(table, row_group_size=rows)  # one row group of more than a batch
+        writer.write_table(table.slice(0, 1000), row_group_size=600)  # and two small ones
+    assert pq.ParquetFile(path).num_row_groups == 3
+    assert card.arrow_size(path) == (rows + 1000, pq.read_table(path).nbytes)
+
+
+def test_measuring_a_shard_does_not_import_pandas(tmp_path: Path) -> None:
+    """A shard writer measures its Parquet file without `pyarrow.dataset`, which imports pandas
+    (some 100 MB more in each writer process)."""
+    tally = runs.write_counted_shard(iter([lines_of(2)]), 0, 1, tmp_path, BuildConfig())
+    script = (
+        "import sys; from pathlib import Path; from builder import card; "
+        f"card.arrow_size(Path({tally.files[0].path!r})); print('pandas' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
