@@ -75,7 +75,7 @@ class Source:
         field_cols: dict[str, int] | None = None,
         paragraphs: list[Paragraph] | None = None,
         format: str = "md",
-        raw: bytes | None = None,
+        raw: bytes | memoryview | None = None,
         offset: int = 0,
     ) -> None:
         self.path = path
@@ -102,8 +102,9 @@ class Source:
 
     def col_of(self, name: str | None) -> int:
         if name and name not in self.field_cols and self.raw is not None:
-            at = self.raw.find(json.dumps(name, ensure_ascii=False).encode("utf-8"))
-            self.field_cols[name] = len(self.raw[: max(at, 0)].decode("utf-8", "replace")) + 1
+            raw = bytes(self.raw)
+            at = raw.find(json.dumps(name, ensure_ascii=False).encode("utf-8"))
+            self.field_cols[name] = len(raw[: max(at, 0)].decode("utf-8", "replace")) + 1
         return self.field_cols.get(name or "", 1)
 
     @property
@@ -329,11 +330,16 @@ def collect(found: Iterable[Source | Diagnostic]) -> FileResult:
 
 
 def iter_jsonl(
-    path: str, start: int = 0, end: int | None = None, first_line: int | None = None
+    path: str,
+    start: int = 0,
+    end: int | None = None,
+    first_line: int | None = None,
+    newlines: list[int] | None = None,
 ) -> Iterator[Source | Diagnostic]:
     """Stream the records of a JSONL file, or of the lines that start in [start, end).
 
     `first_line` is the number of the line at `start`; counted from the top when not given.
+    `newlines`, when given, receives the number of newlines read, once the lines are done.
     """
     try:
         handle = locations.open_binary(path)  # closed below, after the generator is done
@@ -344,10 +350,10 @@ def iter_jsonl(
         if first_line is None:
             first_line = 1 + count_newlines(handle, 0, start) if start else 1
         handle.seek(start)
-        lines: Iterable[bytes] = handle
-        if end is not None:
-            lines = lines_before(handle, end - start)
-        yield from iter_jsonl_lines(path, iter(lines), first_line, start)
+        lines = LineReader(handle, end - start if end is not None else None)
+        yield from iter_jsonl_lines(path, lines, first_line, start)
+        if newlines is not None:
+            newlines.append(lines.newlines)
 
 
 def count_newlines(handle: Any, start: int, end: int, block: int = 1 << 22) -> int:
@@ -364,31 +370,66 @@ def count_newlines(handle: Any, start: int, end: int, block: int = 1 << 22) -> i
     return count
 
 
-def lines_before(handle: Any, size: int) -> Iterator[bytes]:
-    """Lines from the handle's position that start within the next `size` bytes."""
-    taken = 0
-    for line in handle:
-        if taken >= size:
-            return
-        taken += len(line)
-        yield line
+class LineReader:
+    """The lines from a handle's position, without their newline, as views of blocks of whole
+    lines: those that start in the next `size` bytes, or all that are left.
+
+    A block is read at once and its lines are found with `bytes.find`, with no copy of a line:
+    reading a file line by line costs about half as much as parsing the lines' JSON. `newlines`
+    counts the newlines read, for a range whose lines are numbered before its place is known.
+    """
+
+    def __init__(self, handle: Any, size: int | None = None, block: int = 1 << 22) -> None:
+        self.handle = handle
+        self.remaining = size
+        self.block = block
+        self.newlines = 0
+
+    def blocks(self) -> Iterator[bytes]:
+        while self.remaining is None or self.remaining > 0:
+            want = self.block if self.remaining is None else min(self.block, self.remaining)
+            data = self.handle.read(want)
+            if not data:
+                return
+            if not data.endswith(b"\n") and len(data) == want:
+                data += self.handle.readline()  # the line the block cut: a line that starts in it
+            if self.remaining is not None:
+                self.remaining -= len(data)
+            yield data
+
+    def __iter__(self) -> Iterator[memoryview]:
+        for data in self.blocks():
+            view = memoryview(data)
+            size = len(data)
+            start = 0
+            while start < size:
+                end = data.find(b"\n", start)
+                if end < 0:
+                    yield view[start:]
+                    break
+                self.newlines += 1
+                yield view[start:end]
+                start = end + 1
 
 
 def iter_jsonl_lines(
-    path: str, lines: Iterator[bytes], first_line: int, offset: int = 0
+    path: str, lines: Iterable[memoryview | bytes], first_line: int, offset: int = 0
 ) -> Iterator[Source | Diagnostic]:
-    for number, raw in enumerate(lines, start=first_line):
+    """The records of JSONL lines given without their newline; `offset` is where the first starts."""
+    for number, view in enumerate(lines, start=first_line):
         at = offset
-        offset += len(raw)
-        line = raw.rstrip(b"\r\n")
-        if number == 1 and line.startswith(b"\xef\xbb\xbf"):
-            line = line[3:]
-        if not line.strip(b" \t\r"):
-            continue
+        offset += len(view) + 1
+        line = view
+        if not view or view[0] != 123 or view[-1] == 13:  # not `{`, or a `\r` at the end: look closer
+            line = bytes(view).rstrip(b"\r")
+            if number == 1 and line.startswith(b"\xef\xbb\xbf"):
+                line = line[3:]
+            if not line.strip(b" \t\r"):
+                continue
         try:
             data = _loads(line)
         except ValueError as err:
-            yield json_problem(path, number, line, err)
+            yield json_problem(path, number, bytes(line), err)
             continue
         if not isinstance(data, dict):
             yield file_diagnostic(
@@ -453,13 +494,18 @@ def iter_article_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[str]
 
 
 def iter_file(
-    name: str, start: int = 0, end: int | None = None, first_line: int | None = None
+    name: str,
+    start: int = 0,
+    end: int | None = None,
+    first_line: int | None = None,
+    newlines: list[int] | None = None,
 ) -> Iterator[Source | Diagnostic]:
-    """Stream one file's records and problems; JSONL line by line, optionally a byte range."""
+    """Stream one file's records and problems; JSONL line by line, optionally a byte range
+    (`newlines`: see `iter_jsonl`)."""
     if not locations.exists(name):
         yield file_diagnostic(name, "F005", "no such file or folder")
     elif name.endswith(".jsonl"):
-        yield from iter_jsonl(name, start, end, first_line)
+        yield from iter_jsonl(name, start, end, first_line, newlines)
     else:
         result = read_path(name)
         yield from result.diagnostics

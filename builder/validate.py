@@ -24,7 +24,6 @@ from builder.diagnostics import ERROR, WARNING, Diagnostic
 from builder.progress import Progress
 from builder.sources import (
     Source,
-    count_newlines,
     iter_article_files,
     iter_file,
     read_markdown_text,
@@ -361,7 +360,8 @@ def line_ranges(name: str, size: int, chunk_bytes: int) -> Iterator[tuple[int, i
     """(start, end) of ranges of about `chunk_bytes` that start at a line's start.
 
     Only the line that each cut falls in is read: the lines are counted by the workers, each
-    in its own range (`count_lines`), not by one read of the whole file before they start.
+    in its own range as it reads it (`sources.LineReader`), not by one read of the whole file
+    before they start.
     """
     with locations.open_binary(name) as handle:
         start = 0
@@ -372,12 +372,6 @@ def line_ranges(name: str, size: int, chunk_bytes: int) -> Iterator[tuple[int, i
                 end += len(handle.readline())
             yield start, end
             start = end
-
-
-def count_lines(name: str, start: int, end: int) -> int:
-    """The newlines in bytes [start, end) of a file."""
-    with locations.open_binary(name) as handle:
-        return count_newlines(handle, start, end)
 
 
 class LineOffsets:
@@ -406,10 +400,11 @@ def place(result: UnitResult, offset: int) -> UnitResult:
     return result
 
 
-def iter_unit(unit: Unit) -> Iterator[tuple[int, Source | Diagnostic]]:
-    """(index of the file within the unit, record or problem), in input order."""
+def iter_unit(unit: Unit, newlines: list[int] | None = None) -> Iterator[tuple[int, Source | Diagnostic]]:
+    """(index of the file within the unit, record or problem), in input order (`newlines`: see
+    `sources.iter_jsonl`)."""
     for index, name in enumerate(unit.files):
-        for item in iter_file(name, unit.start, unit.end, unit.first_line):
+        for item in iter_file(name, unit.start, unit.end, unit.first_line, newlines):
             yield index, item
 
 
@@ -420,10 +415,9 @@ def check_unit(unit: Unit, keep: Callable[[Source, list[Diagnostic]], None] | No
     collects the records it will write this way, in the same pass).
     """
     result = UnitResult(files=len(unit.files) if unit.start == 0 else 0)
-    if unit.lines_relative:
-        result.lines = count_lines(unit.files[0], unit.start, unit.end or locations.size(unit.files[0]))
+    newlines: list[int] = []
     keys = corpus.KeyColumns()
-    for items in batches(iter_unit(unit), BATCH_RECORDS):
+    for items in batches(iter_unit(unit, newlines), BATCH_RECORDS):
         records = [(index, item) for index, item in items if isinstance(item, Source)]
         sources = [src for _, src in records]
         bodies = screens.Batch(screens.texts_of([src.data.get("body") for src in sources]))
@@ -439,6 +433,8 @@ def check_unit(unit: Unit, keep: Callable[[Source, list[Diagnostic]], None] | No
                 keep(item, found)
         keys.add(sources, [index for index, _ in records], bodies)
     result.columns = keys.arrays()
+    if unit.lines_relative:  # counted as the lines were read
+        result.lines = sum(newlines)
     return result
 
 

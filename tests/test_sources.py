@@ -90,3 +90,37 @@ def test_folders_are_walked_in_a_stable_order(tmp_path: Path) -> None:
         (tmp_path / name).write_text("x", encoding="utf-8")
     found = [Path(p).relative_to(tmp_path).as_posix() for p in sources.iter_article_files([tmp_path])]
     assert found == ["a/1.jsonl", "b/2.md"]
+
+
+def test_line_reader_gives_the_lines_that_start_in_a_range(tmp_path: Path) -> None:
+    """Every range of a file with CRLF, blank and unfinished lines, read in blocks smaller than a
+    line: the lines that start in the range, whole, and the newlines read."""
+    data = b'{"a": 1}\r\n\n  \n{"b": "\xe4\xbb\x8a"}\n{"c": [1, 2, 3]}\n{"d": 4}'
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(data)
+    starts = [0] + [i + 1 for i, byte in enumerate(data) if byte == ord("\n")]
+    lines = data.split(b"\n")
+    for block in (3, 7, 1 << 22):
+        for start in starts:
+            for end in range(start, len(data) + 2):
+                with path.open("rb") as handle:
+                    handle.seek(start)
+                    reader = sources.LineReader(handle, end - start, block)
+                    got = [bytes(line) for line in reader]
+                wanted = [line for at, line in zip(starts, lines, strict=True) if start <= at < end]
+                assert got == wanted, (block, start, end)
+                read_to = [*starts, len(data)][starts.index(start) + len(wanted)]
+                assert reader.newlines == data[start:read_to].count(b"\n")
+
+
+def test_jsonl_records_keep_their_offsets_and_lines(tmp_path: Path) -> None:
+    """Offsets point at each record's line, whatever its line ending, after blank lines too."""
+    data = b'\xef\xbb\xbf{"n": 1}\r\n\n{"n": 2}\n \n{"n": 3}'
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(data)
+    found = [s for s in sources.iter_jsonl(str(path)) if isinstance(s, sources.Source)]
+    assert [(s.data["n"], s.line, s.offset) for s in found] == [(1, 1, 0), (2, 3, 14), (3, 5, 25)]
+    assert all(data[s.offset :].lstrip(b"\xef\xbb\xbf").startswith(b'{"n": ') for s in found)
+    newlines: list[int] = []
+    assert len(list(sources.iter_jsonl(str(path), 14, len(data), 3, newlines))) == 2
+    assert newlines == [data[14:].count(b"\n")]
