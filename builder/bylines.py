@@ -187,17 +187,23 @@ def parse_plain(line: str) -> Byline | None:
     tokens = line.split(" ")
     if tokens[0] not in ROLE_WORDS:
         return None
-    groups: list[tuple[str, list[str]]] = []
+    authors: list[Author] = []
+    empty: list[str] = []
+    role, credit, named = "", "", True
     for token in tokens:
-        if token in ROLE_WORDS and len(token) >= 2:
-            groups.append((token, []))
+        found = ROLE_WORDS.get(token)
+        if found is not None and len(token) >= 2:
+            if not named:
+                empty.append(role)
+            role, credit, named = token, found, False
         elif 2 <= len(token) <= _MAX_NAME and token.isalpha() and token[:2] not in _ROLE_STARTS:
-            groups[-1][1].append(token)
+            authors.append(Author(token, credit))
+            named = True
         else:
             return None
-    authors = tuple(Author(name, ROLE_WORDS[role]) for role, names in groups for name in names)
-    empty = tuple(role for role, names in groups if not names)
-    return Byline(text=line, authors=authors, empty_roles=empty)
+    if not named:
+        empty.append(role)
+    return Byline(text=line, authors=tuple(authors), empty_roles=tuple(empty))
 
 
 def _looks_like_name_part(token: str) -> bool:
