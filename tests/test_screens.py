@@ -114,3 +114,29 @@ def test_the_quick_byline_parse_agrees_with_the_long_way(parts: list[str]) -> No
 def test_every_rule_is_screened_in_batches_or_with_the_others() -> None:
     """A new rule must join one of the two fast screens, or the clean-record shortcut would skip it."""
     assert sorted(entry.rule_id for entry in rules.ENTRIES) == sorted((*screens.BATCHED, *rules.OTHERS))
+
+
+ID_PIECES = (
+    ["pinghu", "a-b", "", "pinghu-20201109"],
+    ["20201109", "20201108", "2020110", "x"],
+    ["p01", "p1", "p02", "p001", "p１", "a1", "p", "p0x", "-"],
+    ["01", "1", "001", "01\n", "x"],
+)
+
+
+@SETTINGS
+@given(
+    record_id=st.one_of(st.tuples(*map(st.sampled_from, ID_PIECES)).map("-".join), st.text(max_size=12)),
+    date=st.one_of(st.sampled_from(["2020-11-09", "20201109", "2020-11-0", ""]), st.integers(), st.none()),
+    page=st.one_of(st.integers(-1, 3), st.booleans(), st.none(), st.text(max_size=2)),
+)
+def test_the_id_screen_never_hides_an_id_disagreement(record_id: str, date: object, page: object) -> None:
+    data = {"id": record_id, "date": date, "page": page}
+    if validate.id_agrees(data):
+        assert list(validate.id_agreement(Source("a.jsonl", 1, data, format="jsonl"))) == []
+
+
+def test_the_id_screen_passes_the_plain_agreeing_id() -> None:
+    assert validate.id_agrees({"id": "pinghu-20201109-p01-03", "date": "2020-11-09", "page": 1})
+    assert not validate.id_agrees({"id": "pinghu-20201109-p02-03", "date": "2020-11-09", "page": 1})
+    assert not validate.id_agrees({"id": "pinghu-20201108-p01-03", "date": "2020-11-09", "page": 1})
