@@ -67,12 +67,15 @@ def sketch_rows(cp: np.ndarray, starts: np.ndarray, ends: np.ndarray, anchors: n
     out = np.full((len(starts), BINS), EMPTY, dtype=np.uint32)
     if not len(anchors):
         return out
-    owner = np.searchsorted(starts, anchors, side="right") - 1
+    # the body of each anchor (the first body starts at 0): the anchors are sorted, so each
+    # body owns those from the first at or after its start to the next body's
+    counts = np.diff(np.append(np.searchsorted(anchors, starts), len(anchors)))
+    owner = np.repeat(np.arange(len(starts)), counts)
     inside = anchors + (SHINGLE - 1) < ends[owner]
     anchors, owner = anchors[inside], owner[inside]
-    h = cp[anchors] * _WEIGHTS[0]
+    h = np.take(cp, anchors) * _WEIGHTS[0]
     for j in range(1, SHINGLE):
-        h += cp[anchors + j] * _WEIGHTS[j]
+        h += np.take(cp, anchors + j) * _WEIGHTS[j]
     h = _mix32(h)
     slot = owner * BINS + (h & np.uint32(BINS - 1))
     np.minimum.at(out.reshape(-1), slot, h >> np.uint32(BIN_BITS))

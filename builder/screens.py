@@ -121,8 +121,8 @@ class Batch:
     def __init__(self, bodies: Sequence[str]) -> None:
         self.cp, self.starts, self.ends = neardup.code_points(bodies)  # a body ends where a line ends
         self.count = len(bodies)
-        self.sparse = np.flatnonzero(sparse_table()[self.cp])  # the one pass over every character
-        self.sparse_classes = table()[self.cp[self.sparse]]
+        self.sparse = np.flatnonzero(np.take(sparse_table(), self.cp))  # the one pass over every character
+        self.sparse_classes = np.take(table(), np.take(self.cp, self.sparse))
 
     def owner(self, positions: np.ndarray) -> np.ndarray:
         """The body each position belongs to (a separator belongs to the body it ends)."""
