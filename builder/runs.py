@@ -180,10 +180,11 @@ def sorted_unit(unit: validate.Unit) -> validate.UnitResult:
 
     def keep(src: Any, found: list[Any]) -> None:
         if not any(d.severity == validate.ERROR for d in found):
-            records.append(build.plain(validate.to_record(src.data, names), names))
+            records.append(validate.to_record(src.data, names))
 
-    result = validate.check_unit(unit, keep)
-    result.output = run_tables(records) if records and not result.errors else None
+    with workers.fewer_collections():
+        result = validate.check_unit(unit, keep)
+        result.output = run_tables(records) if records and not result.errors else None
     return result
 
 
@@ -202,8 +203,20 @@ def run_tables(records: list[dict[str, Any]]) -> tuple[pa.Table, pa.Table]:
             "digest": pa.array([line_digest(line) for line in encoded], pa.binary(16)),
         }
     )
-    rows = pa.table({build.LINE_COLUMN: pa.array(encoded, pa.binary()).cast(pa.string())})
+    rows = pa.table({build.LINE_COLUMN: string_array(encoded)})
     return keys, rows
+
+
+def string_array(lines: list[bytes]) -> pa.Array:
+    """UTF-8 lines (orjson's) as an Arrow string array, made from one joined buffer and the
+    offsets, without checking each line again (the way of old beyond 32-bit offsets)."""
+    offsets = np.zeros(len(lines) + 1, dtype=np.int64)
+    np.cumsum([len(line) for line in lines], out=offsets[1:])
+    if offsets[-1] >= 2**31:
+        return pa.array(lines, pa.binary()).cast(pa.string())
+    return pa.StringArray.from_buffers(
+        len(lines), pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(b"".join(lines))
+    )
 
 
 def write_run(

@@ -8,6 +8,7 @@ finds in one run; it never raises on bad input.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import difflib
 import os
 import re
@@ -429,6 +430,11 @@ def check_unit(unit: Unit, keep: Callable[[Source, list[Diagnostic]], None] | No
     `keep`, when given, sees every record with its diagnostics, in input order (the build
     collects the records it will write this way, in the same pass).
     """
+    with workers.fewer_collections():
+        return checked_unit(unit, keep)
+
+
+def checked_unit(unit: Unit, keep: Callable[[Source, list[Diagnostic]], None] | None) -> UnitResult:
     result = UnitResult(files=len(unit.files) if unit.start == 0 else 0)
     newlines: list[int] = []
     keys = corpus.KeyColumns()
@@ -520,9 +526,13 @@ def check_units(
 
 
 def to_record(data: dict[str, Any], names: Iterable[str] | None = None) -> dict[str, Any]:
-    """A validated record in schema order (`names`, the schema's fields), with `authors` derived
-    from `byline` when absent."""
-    record = {name: data.get(name) for name in names or schema.field_names()}
-    if record.get("authors") is None and isinstance(record.get("byline"), str):
-        record["authors"] = bylines.authors_of(record["byline"]) or None
+    """A validated record as the release has it (`build.plain`): fields in schema order (`names`),
+    absent ones left out, dates as text, and `authors` derived from `byline` when absent."""
+    record = {}
+    for name in names or schema.field_names():
+        value = data.get(name)
+        if value is None and name == "authors" and isinstance(data.get("byline"), str):
+            value = bylines.authors_of(data["byline"]) or None
+        if value is not None:
+            record[name] = value.isoformat() if isinstance(value, dt.date) else value
     return record
