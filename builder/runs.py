@@ -145,8 +145,10 @@ def stage(
 
 
 def give_back_memory() -> None:
-    """Hand the memory the corpus checks freed back to the system: glibc keeps freed heap pages
-    for reuse, and the merge would be built on top of them. Nothing happens without glibc."""
+    """Hand freed memory back to the system: glibc keeps freed heap pages for reuse, and Arrow's
+    allocator its freed blocks; the next phase (and the workers it forks, which would share
+    those pages) would be built on top of them. glibc's part is skipped without glibc."""
+    pa.default_memory_pool().release_unused()
     with suppress(OSError, AttributeError):
         ctypes.CDLL(None).malloc_trim(0)
 
@@ -360,6 +362,7 @@ def write_data(
     """
     data_dir.mkdir(parents=True, exist_ok=True)
     order, sizes = merge(runs)
+    give_back_memory()  # what the comparison with the last release and the merge freed
     shards = build.plan_shards(sizes, settings.max_shard_bytes)
     taken = np.zeros(len(runs), dtype=np.int64)
     todo = []
