@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import math
 import shutil
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -67,19 +66,23 @@ class KeyFiles:
         """The whole column in memory."""
         return np.array(self.map(name))
 
-    @contextmanager
-    def row_reader(self, name: str) -> Iterator[Callable[[int], np.ndarray]]:
-        """A function that reads one row of the column by its number. Rows are read, not mapped:
-        a check that looks at rows all over the file does not keep the pages it touched."""
+    def rows_at(self, name: str, rows: np.ndarray) -> np.ndarray:
+        """Rows of the column by number (ascending, no repeats), read a window of the file at a
+        time: a check that looks at rows all over the file holds one window, not its pages."""
         dtype, shape = self.layout[name]
-        size = dtype.itemsize * math.prod(shape)
-        with self.path(name).open("rb", buffering=0) as source:
-
-            def row(index: int) -> np.ndarray:
-                source.seek(index * size)
-                return np.frombuffer(source.read(size), dtype=dtype).reshape(shape)
-
-            yield row
+        width = math.prod(shape)
+        out = np.empty((len(rows), *shape), dtype)
+        with self.path(name).open("rb") as source:
+            start = 0
+            while start < len(rows):
+                first = int(rows[start])
+                stop = int(np.searchsorted(rows, first + CHUNK_ROWS))
+                span = int(rows[stop - 1]) - first + 1
+                source.seek(first * dtype.itemsize * width)
+                window = np.fromfile(source, dtype=dtype, count=span * width).reshape(span, *shape)
+                out[start:stop] = window[rows[start:stop] - first]
+                start = stop
+        return out
 
     def chunks(self, name: str, rows: int = CHUNK_ROWS) -> Iterator[np.ndarray]:
         """The column `rows` rows at a time, read (not mapped), so nothing stays in memory."""

@@ -11,6 +11,7 @@ few bytes a record at most.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -98,9 +99,15 @@ def _mix32(h: np.ndarray) -> np.ndarray:
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:
     """Estimated Jaccard similarity: equal bins among the bins either sketch filled."""
+    return float(similarities(a[None], b[None])[0])
+
+
+def similarities(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """`similarity` of each row of `a` with the same row of `b`."""
     filled = (a != EMPTY) | (b != EMPTY)
-    count = int(filled.sum())
-    return float(((a == b) & filled).sum()) / count if count else 0.0
+    counts = filled.sum(axis=1)
+    equal = ((a == b) & filled).sum(axis=1)
+    return np.divide(equal, counts, out=np.zeros(len(a)), where=counts > 0)
 
 
 class NearDuplicates:
@@ -124,25 +131,30 @@ class NearDuplicates:
             key[~judged] = 0
             self.keys.append(f"{BAND}{band}", key)
 
+    def scores(self, pairs: list[tuple[int, int]]) -> np.ndarray:
+        """The similarity of each pair's sketches, read from disk together."""
+        first, later = (np.array(side, dtype=np.int64) for side in zip(*pairs, strict=True))
+        rows = np.unique(np.concatenate([first, later]))
+        sketches = self.keys.rows_at(SKETCH, rows)
+        return similarities(sketches[np.searchsorted(rows, first)], sketches[np.searchsorted(rows, later)])
+
     def pairs(self, threshold: float = THRESHOLD) -> list[tuple[int, int, float]]:
         """(earlier, later, similarity) for each later record near an earlier one.
 
         Each later record is reported once, against the first earlier record it is near to.
-        A band's keys are grouped from disk (keyfiles.same_key_pairs) and only the sketches of
-        candidate pairs are read, so memory holds a few numbers a record at most.
+        A band's keys are grouped from disk (keyfiles.same_key_pairs) and the sketches of
+        PAIR_BATCH candidate pairs at a time are read and compared together, so memory holds a
+        few numbers a record at most.
         """
         if not self.size:
             return []
         found: dict[int, tuple[int, float]] = {}
-        with self.keys.row_reader(SKETCH) as sketch:
-            first: tuple[int, np.ndarray] = (-1, np.empty(0))  # a run's first row, met again and again
-            for band in range(BANDS):
-                for i, j in same_key_pairs(self.keys, f"{BAND}{band}"):
+        for band in range(BANDS):
+            candidates = same_key_pairs(self.keys, f"{BAND}{band}")
+            while chunk := list(itertools.islice(candidates, PAIR_BATCH)):
+                for (i, j), score in zip(chunk, self.scores(chunk).tolist(), strict=True):
                     if j in found and found[j][0] <= i:
                         continue
-                    if first[0] != i:
-                        first = (i, sketch(i))
-                    score = similarity(first[1], sketch(j))
                     if score >= threshold:
                         found[j] = (i, score)
         return sorted((i, j, score) for j, (i, score) in found.items())
@@ -150,6 +162,7 @@ class NearDuplicates:
 
 SKETCH = "sketch"
 BAND = "band-"
+PAIR_BATCH = 1 << 16  # candidate pairs whose sketches are read and compared at once
 
 
 def band_key(sketch: np.ndarray, band: int) -> np.ndarray:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from benchmarks import synth
-from builder import keyfiles, validate
+from builder import keyfiles, neardup, validate
 
 COUNT = 3000
 SAME_ID = {2000: 10, 2100: 1500, 2900: 10}  # later record: the earlier one whose id it takes
@@ -70,7 +70,8 @@ def test_spilled_checks_find_every_injected_duplicate(
     monkeypatch.setattr(validate, "CHUNK_BYTES", 1 << 20)  # a dozen units, in two processes
     in_memory = validate.validate_paths([folder], jobs=2)
     monkeypatch.setattr(keyfiles, "PART_ROWS", 100)  # 32 parts of the key range, sorted apart
-    monkeypatch.setattr(keyfiles, "CHUNK_ROWS", 77)
+    monkeypatch.setattr(keyfiles, "CHUNK_ROWS", 77)  # and sketches read in windows of 77 rows
+    monkeypatch.setattr(neardup, "PAIR_BATCH", 3)  # compared three candidate pairs at a time
     spilled = validate.validate_paths([folder], jobs=2)
     assert ours(scratch) == []  # the keys' folder is gone
     assert in_memory.records == spilled.records == COUNT
