@@ -140,3 +140,47 @@ def test_the_id_screen_passes_the_plain_agreeing_id() -> None:
     assert validate.id_agrees({"id": "pinghu-20201109-p01-03", "date": "2020-11-09", "page": 1})
     assert not validate.id_agrees({"id": "pinghu-20201109-p02-03", "date": "2020-11-09", "page": 1})
     assert not validate.id_agrees({"id": "pinghu-20201108-p01-03", "date": "2020-11-09", "page": 1})
+
+
+CHANGES = ["none", "role", "name", "drop", "extra key", "not a dict", "given"]
+
+
+def changed(authors: list[dict[str, str]], change: str, given: list[object]) -> list[object]:
+    """The derived authors with one thing changed (or a list drawn apart, for "given")."""
+    out: list[object] = [dict(a) for a in authors]
+    if change == "given" or not out:
+        return given
+    first = out[0]
+    assert isinstance(first, dict)
+    if change == "role":
+        first["role"] = "editor" if first["role"] != "editor" else "other"
+    elif change == "name":
+        first["name"] += "强"
+    elif change == "drop":
+        out.pop()
+    elif change == "extra key":
+        first["note"] = ""
+    elif change == "not a dict":
+        out[0] = first["name"]
+    return out
+
+
+@SETTINGS
+@given(
+    byline=st.lists(st.sampled_from(BYLINE_PARTS), min_size=1, max_size=6).map(" ".join),
+    change=st.sampled_from(CHANGES),
+    given_authors=st.lists(
+        st.fixed_dictionaries({"name": st.sampled_from(["王强", "胡佳英"]), "role": st.just("reporter")}),
+        max_size=2,
+    ),
+)
+def test_same_authors_is_the_comparison_with_authors_of(
+    byline: str, change: str, given_authors: list[object]
+) -> None:
+    """`others_may_report` compares a record's authors with its byline's in place; the same
+    answer as building `authors_of` and comparing the lists."""
+    parsed = bylines.parse(byline)
+    if parsed is None:
+        return
+    authors = changed(bylines.authors_of(byline), change, given_authors)
+    assert bylines.same_authors(parsed, authors) == (bylines.authors_of(byline) == authors)
