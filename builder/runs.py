@@ -86,7 +86,7 @@ class Staged:
     def digests(self) -> pa.Table:
         parts = [DIGESTS.empty_table()]
         for index, run in enumerate(self.runs):
-            keys = map_ipc(run.keys)  # the columns taken here are read; the others are not
+            keys = read_ipc(run.keys)
             at = (index << ROW_BITS) + np.arange(keys.num_rows, dtype=np.int64)
             columns = [keys.column("id"), keys.column("digest"), pa.array(at, pa.int64())]
             parts.append(pa.Table.from_arrays(columns, schema=DIGESTS))
@@ -205,13 +205,14 @@ def run_tables(records: list[dict[str, Any]]) -> tuple[pa.Table, pa.Table]:
             "digest": pa.array([line_digest(line) for line in encoded], pa.binary(16)),
         }
     )
-    rows = pa.table({build.LINE_COLUMN: string_array(encoded)})
+    rows = pa.table({build.LINE_COLUMN: lines_array(encoded)})
     return keys, rows
 
 
-def string_array(lines: list[bytes]) -> pa.Array:
+def lines_array(lines: list[bytes]) -> pa.Array:
     """UTF-8 lines (orjson's) as an Arrow string array, made from one joined buffer and the
-    offsets, without checking each line again (the way of old beyond 32-bit offsets)."""
+    offsets without checking each line again; past 2 GiB, where 32-bit offsets end, pyarrow
+    makes (and checks) the array itself."""
     offsets = np.zeros(len(lines) + 1, dtype=np.int64)
     np.cumsum([len(line) for line in lines], out=offsets[1:])
     if offsets[-1] >= 2**31:
@@ -256,12 +257,6 @@ def batch_bounds(sizes: Sequence[int], limit: int) -> list[tuple[int, int]]:
 def read_ipc(path: str) -> pa.Table:
     with pa.OSFile(path) as source:
         return pa.ipc.open_file(source).read_all()
-
-
-def map_ipc(path: str) -> pa.Table:
-    """An IPC file's table over a memory map of the file: its buffers are the file's pages,
-    which are read as they are touched and can be dropped again by the system."""
-    return pa.ipc.open_file(pa.memory_map(path)).read_all()
 
 
 def read_batch(path: str, index: int) -> pa.RecordBatch:
