@@ -209,13 +209,16 @@ def run_tables(records: list[dict[str, Any]]) -> tuple[pa.Table, pa.Table]:
     return keys, rows
 
 
+OFFSET_LIMIT = 2**31  # bytes a string array's 32-bit offsets can address
+
+
 def lines_array(lines: list[bytes]) -> pa.Array:
     """UTF-8 lines (orjson's) as an Arrow string array, made from one joined buffer and the
     offsets without checking each line again; past 2 GiB, where 32-bit offsets end, pyarrow
     makes (and checks) the array itself."""
     offsets = np.zeros(len(lines) + 1, dtype=np.int64)
     np.cumsum([len(line) for line in lines], out=offsets[1:])
-    if offsets[-1] >= 2**31:
+    if offsets[-1] >= OFFSET_LIMIT:
         return pa.array(lines, pa.binary()).cast(pa.string())
     return pa.StringArray.from_buffers(
         len(lines), pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(b"".join(lines))

@@ -301,3 +301,14 @@ def test_shards_are_cut_by_the_rows_json_size() -> None:
     assert build.plan_shards([5, 5, 5, 20, 1], 10) == [range(0, 2), range(2, 3), range(3, 4), range(4, 5)]
     assert build.plan_shards(np.array([3, 3, 3]), 100) == [range(0, 3)]
     assert build.plan_shards([], 10) == []
+
+
+def test_a_runs_lines_are_the_same_array_either_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Made from one buffer, or by pyarrow past the offsets' limit: the same string array."""
+    lines = [b'{"a":"\xe4\xbb\x8a"}', b"", b'{"b":1}']
+    joined = runs.lines_array(lines)
+    monkeypatch.setattr(runs, "OFFSET_LIMIT", 4)
+    by_pyarrow = runs.lines_array(lines)
+    assert joined.type == by_pyarrow.type == pa.string()
+    assert joined.equals(by_pyarrow)
+    assert joined.to_pylist() == ['{"a":"今"}', "", '{"b":1}']
