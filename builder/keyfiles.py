@@ -104,10 +104,16 @@ def same_key_pairs(keys: KeyFiles, name: str) -> Iterator[tuple[int, int]]:
     """(first, later) row pairs of a uint64 column's rows sharing a non-zero key: for each later
     row, the first row with its key. In key order, then row order, as a stable sort of the
     whole column gives them, one part of the key range in memory at a time."""
+    for first, later in same_key_arrays(keys, name):
+        yield from zip(first.tolist(), later.tolist(), strict=True)
+
+
+def same_key_arrays(keys: KeyFiles, name: str) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """`same_key_pairs` as arrays of first and later rows, a part of the key range at a time."""
     count = keys.rows(name)
     bits = math.ceil(math.log2(count / PART_ROWS)) if count > PART_ROWS else 0
     if not bits:
-        yield from sorted_pairs(keys.read(name), np.arange(count))
+        yield sorted_pairs(keys.read(name), np.arange(count))
         return
     parts = KeyFiles(keys.folder / f"{name}.parts")
     try:
@@ -126,18 +132,19 @@ def same_key_pairs(keys: KeyFiles, name: str) -> Iterator[tuple[int, int]]:
                 parts.append(f"row-{p}", index[rows])
         for p in range(1 << bits):
             if parts.rows(f"key-{p}"):
-                yield from sorted_pairs(parts.read(f"key-{p}"), parts.read(f"row-{p}"))
+                yield sorted_pairs(parts.read(f"key-{p}"), parts.read(f"row-{p}"))
     finally:
         parts.close()
 
 
-def sorted_pairs(keys: np.ndarray, rows: np.ndarray) -> Iterator[tuple[int, int]]:
-    """same_key_pairs over keys in memory (`rows`, ascending, number them)."""
+def sorted_pairs(keys: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """same_key_arrays over keys in memory (`rows`, ascending, number them): each repeated row
+    with the first row of its run of equal keys, the earliest row, as the sort is stable."""
+    if not len(keys):
+        return rows[:0], rows[:0]
     order = np.argsort(keys, kind="stable")
     ordered = keys[order]
-    repeated = np.flatnonzero((ordered[1:] == ordered[:-1]) & (ordered[1:] != 0)) + 1
-    first = -1
-    for pos in repeated:
-        if first < 0 or ordered[first] != ordered[pos]:
-            first = pos - 1  # the run's first element: the earliest row, as the sort is stable
-        yield int(rows[order[first]]), int(rows[order[pos]])
+    new_run = np.concatenate([[True], ordered[1:] != ordered[:-1]])
+    run_start = np.maximum.accumulate(np.where(new_run, np.arange(len(ordered)), 0))
+    repeated = np.flatnonzero(~new_run & (ordered != 0))
+    return rows[order[run_start[repeated]]], rows[order[repeated]]

@@ -11,12 +11,11 @@ few bytes a record at most.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 
 import numpy as np
 
-from builder.keyfiles import KeyFiles, same_key_pairs
+from builder.keyfiles import KeyFiles, same_key_arrays
 
 BINS = 32
 BANDS = 4
@@ -131,9 +130,8 @@ class NearDuplicates:
             key[~judged] = 0
             self.keys.append(f"{BAND}{band}", key)
 
-    def scores(self, pairs: list[tuple[int, int]]) -> np.ndarray:
-        """The similarity of each pair's sketches, read from disk together."""
-        first, later = (np.array(side, dtype=np.int64) for side in zip(*pairs, strict=True))
+    def scores(self, first: np.ndarray, later: np.ndarray) -> np.ndarray:
+        """The similarity of the sketches of each pair of rows, read from disk together."""
         rows = np.unique(np.concatenate([first, later]))
         sketches = self.keys.rows_at(SKETCH, rows)
         return similarities(sketches[np.searchsorted(rows, first)], sketches[np.searchsorted(rows, later)])
@@ -142,7 +140,7 @@ class NearDuplicates:
         """(earlier, later, similarity) for each later record near an earlier one.
 
         Each later record is reported once, against the first earlier record it is near to.
-        A band's keys are grouped from disk (keyfiles.same_key_pairs) and the sketches of
+        A band's keys are grouped from disk (keyfiles.same_key_arrays) and the sketches of
         PAIR_BATCH candidate pairs at a time are read and compared together, so memory holds a
         few numbers a record at most.
         """
@@ -150,13 +148,15 @@ class NearDuplicates:
             return []
         found: dict[int, tuple[int, float]] = {}
         for band in range(BANDS):
-            candidates = same_key_pairs(self.keys, f"{BAND}{band}")
-            while chunk := list(itertools.islice(candidates, PAIR_BATCH)):
-                for (i, j), score in zip(chunk, self.scores(chunk).tolist(), strict=True):
-                    if j in found and found[j][0] <= i:
-                        continue
-                    if score >= threshold:
-                        found[j] = (i, score)
+            for firsts, laters in same_key_arrays(self.keys, f"{BAND}{band}"):
+                for at in range(0, len(firsts), PAIR_BATCH):
+                    first, later = firsts[at : at + PAIR_BATCH], laters[at : at + PAIR_BATCH]
+                    scores = self.scores(first, later).tolist()
+                    for i, j, score in zip(first.tolist(), later.tolist(), scores, strict=True):
+                        if j in found and found[j][0] <= i:
+                            continue
+                        if score >= threshold:
+                            found[j] = (i, score)
         return sorted((i, j, score) for j, (i, score) in found.items())
 
 

@@ -10,7 +10,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from benchmarks import synth
 from builder import keyfiles, neardup, validate
@@ -115,3 +118,17 @@ def test_the_keys_folder_goes_on_error(
     with pytest.raises(RuntimeError, match="a unit failed"):
         validate.check_units(units, fail_late, jobs=1)
     assert ours(scratch) == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 5), max_size=40))
+def test_sorted_pairs_pair_each_repeat_with_the_first_of_its_key(values: list[int]) -> None:
+    """Each later row of a non-zero key with the earliest row of that key, in key order."""
+    keys = np.array(values, dtype=np.uint64)
+    rows = np.arange(len(keys), dtype=np.int64) * 3  # rows numbered apart from positions
+    first, later = keyfiles.sorted_pairs(keys, rows)
+    expected = []
+    for key in sorted(set(values) - {0}):
+        at = [3 * i for i, v in enumerate(values) if v == key]
+        expected += [(at[0], other) for other in at[1:]]
+    assert list(zip(first.tolist(), later.tolist(), strict=True)) == expected
