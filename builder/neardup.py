@@ -96,13 +96,9 @@ def _mix32(h: np.ndarray) -> np.ndarray:
     return h
 
 
-def similarity(a: np.ndarray, b: np.ndarray) -> float:
-    """Estimated Jaccard similarity: equal bins among the bins either sketch filled."""
-    return float(similarities(a[None], b[None])[0])
-
-
 def similarities(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """`similarity` of each row of `a` with the same row of `b`."""
+    """The estimated Jaccard similarity of each row of `a` with the same row of `b`: equal bins
+    among the bins either sketch filled (0 when neither filled any)."""
     filled = (a != EMPTY) | (b != EMPTY)
     counts = filled.sum(axis=1)
     equal = ((a == b) & filled).sum(axis=1)
