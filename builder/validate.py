@@ -8,18 +8,17 @@ finds in one run; it never raises on bad input.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import difflib
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import jsonschema
 import numpy as np
 
-from builder import bylines, corpus, locations, rules, schema, screens, workers
+from builder import build, bylines, corpus, locations, rules, schema, screens, workers
 from builder.catalog import RULES
 from builder.diagnostics import ERROR, WARNING, Diagnostic
 from builder.progress import Progress
@@ -525,14 +524,9 @@ def check_units(
     return report, outputs
 
 
-def to_record(data: dict[str, Any], names: Iterable[str] | None = None) -> dict[str, Any]:
+def to_record(data: dict[str, Any], names: Sequence[str] | None = None) -> dict[str, Any]:
     """A validated record as the release has it (`build.plain`): fields in schema order (`names`),
     absent ones left out, dates as text, and `authors` derived from `byline` when absent."""
-    record = {}
-    for name in names or schema.field_names():
-        value = data.get(name)
-        if value is None and name == "authors" and isinstance(data.get("byline"), str):
-            value = bylines.authors_of(data["byline"]) or None
-        if value is not None:
-            record[name] = value.isoformat() if isinstance(value, dt.date) else value
-    return record
+    if data.get("authors") is None and isinstance(data.get("byline"), str):
+        data = {**data, "authors": bylines.authors_of(data["byline"]) or None}
+    return build.plain(data, names)
