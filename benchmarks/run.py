@@ -192,12 +192,13 @@ def ratios(by_name: dict[str, Result]) -> list[str]:
     """The goals as ratios of this run's own figures."""
     out = []
 
-    def ratio(label: str, a: str, b: str, goal: str) -> None:
+    def ratio(label: str, a: str, b: str, goal: str = "") -> None:
         if a in by_name and b in by_name:
             value = by_name[b].seconds / by_name[a].seconds
-            out.append(f"- {label}: {value:.1f}× (goal {goal})")
+            out.append(f"- {label}: {value:.1f}×" + (f" (goal {goal})" if goal else ""))
 
     ratio("validate vs jsonschema loop", "newsset validate", "jsonschema loop", "≥ 10×")
+    ratio("validate, C screens vs numpy screens", "newsset validate", "newsset validate, numpy screens")
     ratio("validate vs frictionless", "newsset validate", "frictionless validate", "≥ 3×")
     ratio(
         "build vs bare pyarrow (time ratio, lower is better)", "pyarrow json→parquet", "newsset build", "≤ 2"
@@ -223,6 +224,12 @@ def commands(corpus: Path, out: Path) -> dict[str, list[str]]:
             "1.0.0",
             "--changelog",
             str(out / "CHANGELOG.md"),
+        ],
+        # the same run with the batch screens in numpy instead of C (builder/_scan.c)
+        "newsset validate, numpy screens": [
+            "env",
+            "NEWSSET_SCREENS=numpy",
+            *[sys.executable, "-m", "builder", "validate", str(corpus), "--format", "json"],
         ],
         "jsonschema loop": [sys.executable, "-c", JSONSCHEMA_LOOP, str(corpus)],
         # frictionless refuses absolute paths as unsafe: it runs in the work folder

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import xxhash
 
-from builder import neardup, rules, screens
+from builder import neardup, rules
 from builder.diagnostics import Diagnostic
 from builder.keyfiles import KeyFiles, same_key_pairs
 from builder.sources import Source, record_at
@@ -33,20 +33,17 @@ class KeyColumns:
         self.body_hash: list[int] = []
         self.sketch_rows: list[np.ndarray] = []
 
-    def add(self, sources: Sequence[Source], file_indexes: Sequence[int], batch: screens.Batch) -> None:
-        """The keys of a batch of records, in input order; `batch` holds their bodies
-        (`screens.Batch` of `screens.texts_of` their bodies), encoded once for every check."""
-        code_bytes = memoryview(batch.cp).cast("B")
-        spans = zip(batch.starts.tolist(), batch.ends.tolist(), strict=True)
-        for src, file_index, (start, end) in zip(sources, file_indexes, spans, strict=True):
-            record_id, body = src.data.get("id"), src.data.get("body")
-            self.file.append(file_index)
-            self.line.append(src.line)
-            self.offset.append(src.offset)
-            self.id_hash.append(text_hash(record_id) if isinstance(record_id, str) else 0)
-            has_body = isinstance(body, str) and bool(body.strip())
-            self.body_hash.append(bytes_hash(code_bytes[4 * start : 4 * end]) if has_body else 0)
-        self.sketch_rows.append(batch.sketches())
+    def add(self, sources: Sequence[Source], file_indexes: Sequence[int], sketches: np.ndarray) -> None:
+        """The keys of a batch of records, in input order, with their bodies' sketches
+        (`screens.screen`)."""
+        self.file.extend(file_indexes)
+        self.line.extend([src.line for src in sources])
+        self.offset.extend([src.offset for src in sources])
+        ids = [src.data.get("id") for src in sources]
+        self.id_hash.extend([text_hash(i) if isinstance(i, str) else 0 for i in ids])
+        bodies = [src.data.get("body") for src in sources]
+        self.body_hash.extend([text_hash(b) if isinstance(b, str) and b.strip() else 0 for b in bodies])
+        self.sketch_rows.append(sketches)
 
     def arrays(self) -> dict[str, np.ndarray]:
         sketch = (
@@ -68,12 +65,8 @@ CACHED_RECORDS = 256  # records read again and kept for the next reports
 
 
 def text_hash(value: str) -> int:
-    """A 64-bit hash that is never 0 (0 stands for "no value")."""
-    return bytes_hash(value.encode("utf-8"))
-
-
-def bytes_hash(value: bytes | memoryview) -> int:
-    return xxhash.xxh3_64_intdigest(value) or 1
+    """A 64-bit hash that is never 0 (0 stands for "no value"); any string, lone surrogates too."""
+    return xxhash.xxh3_64_intdigest(value.encode("utf-8", "surrogatepass")) or 1
 
 
 class CorpusIndex:

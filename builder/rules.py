@@ -481,9 +481,3 @@ def others_may_report(data: dict[str, Any]) -> bool:
     return bool(parsed.empty_roles) or (  # C106, C207
         isinstance(authors, list) and bool(parsed.authors) and not bylines.same_authors(parsed, authors)
     )
-
-
-def field_text(data: dict[str, object]) -> str:
-    """A record's short text fields, one per line: what `screens.field_flags` looks at."""
-    values = [data.get(name) for name in TEXT_FIELDS]
-    return "\n".join([value for value in values if isinstance(value, str)])

@@ -9,18 +9,30 @@ may be raised too often, never too rarely: the test suite compares flagged and u
 
 The character classes come from `builder.text` and `builder.bylines`, the definitions the rules
 themselves use.
+
+The numpy code here is the definition. `builder._scan` (builder/_scan.c, built by `pip install`
+where there is a C compiler) computes the same flags and sketches in one pass over each text,
+reading the code points where Python keeps them, and runs by default when it is built; the test
+suite holds it to the numpy code, and NEWSSET_SCREENS=numpy asks for numpy.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from builder import bylines, neardup, text
+
+try:  # the same screens in C, when the package was built with it (setup.py)
+    from builder import _scan
+except ImportError:  # pragma: no cover - a build without a compiler
+    _scan = None
 
 # The rules whose body part is screened here (`rules.check` takes the flags).
 BATCHED = ("C101", "C103", "C104", "C201", "C202", "C203", "C204", "C209")
@@ -101,6 +113,8 @@ def not_nfc_safe(every: str) -> np.ndarray:
 
 
 OPENS = 1 << 7  # in `pairs()`: the pair's number, and this bit for its opening mark
+# The class bits in the order builder/_scan.c reads them.
+SCAN_BITS = (CJK, PUNCT, SPACE, LATIN, HALF, BRACKET, BAD, MARKER, NFC, NEWLINE, STOP, CLOSER, OPENS)
 
 
 @lru_cache(maxsize=1)
@@ -150,26 +164,90 @@ class Batch:
         return neardup.sketch_rows(self.cp, self.starts, self.ends, self.where(ANCHOR))
 
 
+def native() -> bool:
+    """Do the screens run in C (`builder._scan`)? NEWSSET_SCREENS=numpy asks for numpy."""
+    return _scan is not None and os.environ.get("NEWSSET_SCREENS", "") != "numpy"
+
+
+class Screened(NamedTuple):
+    """What `screen` found: for each text, the rules raised, and with `sketch` its near-duplicate
+    sketch (`neardup.sketch_rows`)."""
+
+    flags: list[frozenset[str]]
+    sketches: np.ndarray | None = None
+
+
+def screen(
+    texts: list[str], names: Sequence[str], sketch: bool = False, engine: str | None = None
+) -> Screened:
+    """For each text, the rules of `names` (some of BATCHED) whose screens are raised, and with
+    `sketch` the texts' near-duplicate sketches. `engine` ("c" or "numpy") picks the
+    implementation; by default C where it is built. Both give the same answer."""
+    if not texts:
+        return Screened([], np.empty((0, neardup.BINS), np.uint32) if sketch else None)
+    if engine == "c" or (engine is None and native()):
+        return scanned(texts, names, sketch)
+    batch = Batch(texts)
+    return Screened(as_sets(raised(batch, texts, names), len(texts)), batch.sketches() if sketch else None)
+
+
+def scanned(
+    texts: list[Any], names: Sequence[str], sketch: bool, fields: tuple[str, ...] | None = None
+) -> Screened:
+    """`screen` in C: one pass over each text, then the dateline check of C209 in Python.
+    With `fields`, `texts` are records and each is screened as `field_text` of it."""
+    if _scan is None:
+        raise RuntimeError("builder._scan is not built (pip install -e . builds it where gcc is)")
+    masks = np.zeros(len(texts), dtype=np.uint16)
+    candidates: list[tuple[int, int]] = []
+    rows = np.empty((len(texts), neardup.BINS), dtype=np.uint32) if sketch else None
+    wanted = sum(1 << BATCHED.index(name) for name in names)
+    _scan.scan(
+        texts, table(), pairs(), SCAN_BITS, wanted, bylines.MAX_BYLINE, masks, candidates,
+        rows, neardup.BINS, neardup.SHINGLE, neardup.SAMPLE, neardup._WEIGHTS, fields,
+    )  # fmt: skip
+    stray = np.uint16(1 << BATCHED.index("C209"))
+    for index, offset in candidates:
+        if not masks[index] & stray and not after_dateline(texts[index], offset):
+            masks[index] |= stray
+    return Screened([rule_set(mask) for mask in masks.tolist()], rows)
+
+
+@lru_cache(maxsize=256)
+def rule_set(mask: int) -> frozenset[str]:
+    """The rules of BATCHED whose bits are set in a mask of `_scan.scan`."""
+    return frozenset(name for i, name in enumerate(BATCHED) if mask >> i & 1) if mask else NONE
+
+
 def texts_of(bodies: Sequence[str | None]) -> list[str]:
     """Bodies as text: one that is not a string (a schema error) has nothing to look at."""
     return [b if isinstance(b, str) else "" for b in bodies]
 
 
-def body_flags(bodies: Sequence[str | None], batch: Batch | None = None) -> list[frozenset[str]]:
-    """For each body, the rules of BATCHED whose body part must run. `batch`, when given, is
-    `Batch(texts_of(bodies))` made already."""
-    texts = texts_of(bodies)
-    return as_sets(raised(batch or Batch(texts), texts, BATCHED), len(texts))
+def body_flags(bodies: Sequence[str | None], engine: str | None = None) -> list[frozenset[str]]:
+    """For each body, the rules of BATCHED whose body part must run (`engine`: see `screen`)."""
+    return screen(texts_of(bodies), BATCHED, engine=engine).flags
 
 
 # The rules that look at the short text fields too, in the way they look at the body.
 FIELD_RULES = ("C104", "C201", "C202", "C203", "C204")
 
 
-def field_flags(texts: Sequence[str]) -> list[frozenset[str]]:
-    """For each record, given as its text fields one per line, the rules of FIELD_RULES that
-    must run for them. Fields hold no newline; if one does, the flags only rise more often."""
-    return as_sets(raised(Batch(texts), texts, FIELD_RULES), len(texts))
+def field_flags(
+    records: Sequence[dict[str, Any]], names: tuple[str, ...], engine: str | None = None
+) -> list[frozenset[str]]:
+    """For each record, the rules of FIELD_RULES that must run for its text fields `names`,
+    screened as one text (`field_text`). Fields hold no newline; if one does, the flags only
+    rise more often."""
+    if engine == "c" or (engine is None and native()):
+        return scanned(list(records), FIELD_RULES, False, names).flags if records else []
+    return screen([field_text(data, names) for data in records], FIELD_RULES, engine="numpy").flags
+
+
+def field_text(data: dict[str, Any], names: tuple[str, ...]) -> str:
+    """A record's text fields `names` that are strings, one per line."""
+    values = [data.get(name) for name in names]
+    return "\n".join([value for value in values if isinstance(value, str)])
 
 
 def raised(batch: Batch, texts: Sequence[str], names: Sequence[str]) -> dict[str, np.ndarray]:

@@ -270,19 +270,17 @@ def check_record(src: Source, flags: frozenset[str] | None = None) -> list[Diagn
 BATCH_RECORDS = 1024  # records whose bodies are screened together
 
 
-def batch_flags(sources: list[Source], batch: screens.Batch) -> list[frozenset[str] | None]:
-    """The flags of the batch screens (`rules.check`) for the JSONL records of a batch; None
-    for the others (.md, whose paragraphs keep their own lines), whose rules screen themselves."""
+def batch_flags(sources: list[Source], body: list[frozenset[str]]) -> list[frozenset[str] | None]:
+    """The flags of the batch screens (`rules.check`) for the JSONL records of a batch, from the
+    flags of their bodies (`screens.body_flags`) and of their text fields; None for the others
+    (.md, whose paragraphs keep their own lines), whose rules screen themselves."""
     jsonl = [i for i, src in enumerate(sources) if src.format == "jsonl"]
-    if not jsonl:
-        return [None] * len(sources)
-    if len(jsonl) < len(sources):
-        batch = screens.Batch(screens.texts_of([sources[i].data.get("body") for i in jsonl]))
-    body = screens.body_flags([sources[i].data.get("body") for i in jsonl], batch)
-    fields = screens.field_flags([rules.field_text(sources[i].data) for i in jsonl])
     out: list[frozenset[str] | None] = [None] * len(sources)
-    for i, raised_body, raised_fields in zip(jsonl, body, fields, strict=True):
-        out[i] = raised_body | raised_fields if raised_fields else raised_body
+    if not jsonl:
+        return out
+    fields = screens.field_flags([sources[i].data for i in jsonl], rules.TEXT_FIELDS)
+    for i, raised_fields in zip(jsonl, fields, strict=True):
+        out[i] = body[i] | raised_fields if raised_fields else body[i]
     return out
 
 
@@ -440,8 +438,9 @@ def checked_unit(unit: Unit, keep: Callable[[Source, list[Diagnostic]], None] | 
     for items in batches(iter_unit(unit, newlines), BATCH_RECORDS):
         records = [(index, item) for index, item in items if isinstance(item, Source)]
         sources = [src for _, src in records]
-        bodies = screens.Batch(screens.texts_of([src.data.get("body") for src in sources]))
-        flags = iter(batch_flags(sources, bodies))
+        bodies = screens.texts_of([src.data.get("body") for src in sources])
+        screened = screens.screen(bodies, screens.BATCHED, sketch=True)
+        flags = iter(batch_flags(sources, screened.flags))
         for _, item in items:
             if isinstance(item, Diagnostic):
                 result.diagnostics.append(item)
@@ -451,7 +450,7 @@ def checked_unit(unit: Unit, keep: Callable[[Source, list[Diagnostic]], None] | 
             result.diagnostics.extend(found)
             if keep is not None:
                 keep(item, found)
-        keys.add(sources, [index for index, _ in records], bodies)
+        keys.add(sources, [index for index, _ in records], screened.sketches)
     result.columns = keys.arrays()
     if unit.lines_relative:  # counted as the lines were read
         result.lines = sum(newlines)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import unicodedata
+from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from benchmarks import synth
 from builder import bylines, neardup, rules, screens, validate
 from builder.sources import Source, read_path
 from tests.conftest import REPO, valid_record
@@ -49,8 +53,8 @@ def test_batch_flags_never_hide_a_diagnostic(changes: list[dict[str, str]]) -> N
     sources = [
         Source("x.jsonl", i + 1, {**valid_record(), **c}, format="jsonl") for i, c in enumerate(changes)
     ]
-    batch = screens.Batch(screens.texts_of([s.data["body"] for s in sources]))
-    for src, flags in zip(sources, validate.batch_flags(sources, batch), strict=True):
+    body = screens.body_flags([s.data["body"] for s in sources])
+    for src, flags in zip(sources, validate.batch_flags(sources, body), strict=True):
         assert sorted(rules.check(src, flags=flags)) == sorted(rules.check(src, screened=False))
 
 
@@ -59,8 +63,7 @@ def test_clean_records_raise_no_flag() -> None:
     (but C103's: a paragraph of 60 characters or less could be a byline)."""
     articles = sorted((REPO / "articles").rglob("*.md"))
     sources = [Source("x.jsonl", 1, read_path(p).sources[0].data, format="jsonl") for p in articles]
-    batch = screens.Batch([src.data["body"] for src in sources])
-    flags = validate.batch_flags(sources, batch)
+    flags = validate.batch_flags(sources, screens.body_flags([src.data["body"] for src in sources]))
     assert {rule for f in flags for rule in f} == {"C103"}
     assert flags.count(frozenset()) >= 2
 
@@ -91,6 +94,83 @@ def test_characters_left_unflagged_are_nfc_on_their_own_and_after_any_other() ->
             continue
         for base in bases:
             assert unicodedata.normalize("NFC", base + chr(cp)) == base + chr(cp), (base, hex(cp))
+
+
+# builder._scan is built by `pip install -e .` wherever there is a C compiler; in CI it must be.
+needs_c = pytest.mark.skipif(
+    screens._scan is None and not os.environ.get("CI"), reason="builder._scan is not built here"
+)
+# Texts of each kind of Python string: Latin-1 only, the Basic Multilingual Plane, and astral.
+LATIN_ONLY = list("ab1 .,;:?!()\n\u00a0\x07\u00e9-%")
+any_kind = st.one_of(
+    st.text(alphabet=st.sampled_from(LATIN_ONLY), max_size=80),
+    tricky,
+    st.text(alphabet=st.sampled_from([*ALPHABET, "\U00020001", "\U0001f600"]), max_size=80),
+)
+
+
+@needs_c
+@SETTINGS
+@given(st.lists(any_kind, max_size=12), st.sampled_from([screens.BATCHED, screens.FIELD_RULES, ("C209",)]))
+def test_the_c_screens_are_the_numpy_screens(texts: list[str], names: tuple[str, ...]) -> None:
+    """builder._scan gives the flags and sketches of the numpy definitions, text for text."""
+    found = screens.screen(texts, names, sketch=True, engine="c")
+    expected = screens.screen(texts, names, sketch=True, engine="numpy")
+    assert found.flags == expected.flags
+    assert found.sketches is not None and expected.sketches is not None
+    assert found.sketches.tolist() == expected.sketches.tolist()
+
+
+@needs_c
+@SETTINGS
+@given(
+    st.lists(
+        st.dictionaries(
+            st.sampled_from([*rules.TEXT_FIELDS, "body"]), st.one_of(any_kind, st.integers(), st.none())
+        ),
+        max_size=8,
+    )
+)
+def test_the_c_field_screens_are_the_numpy_screens(records: list[dict[str, object]]) -> None:
+    """Each field scanned alone in C raises what the fields joined one per line raise in numpy."""
+    expected = screens.field_flags(records, rules.TEXT_FIELDS, engine="numpy")
+    assert screens.field_flags(records, rules.TEXT_FIELDS, engine="c") == expected
+
+
+@needs_c
+def test_the_c_screens_agree_on_long_texts_and_every_rule() -> None:
+    """Whole articles (the corpus's bodies, and each with a fault per rule) flag and sketch alike."""
+    bodies = [read_path(p).sources[0].data["body"] for p in sorted((REPO / "articles").rglob("*.md"))]
+    faulty = [b.replace("，", ",", 1) for b in bodies] + [b.replace("。", "  ", 1) for b in bodies]
+    faulty += [b.replace("”", "", 1) + "\u0301■\x07" for b in bodies] + [
+        "本报讯 11月7日 上午\n短行\n" + b for b in bodies
+    ]
+    texts = bodies + faulty
+    found = screens.screen(texts, screens.BATCHED, sketch=True, engine="c")
+    expected = screens.screen(texts, screens.BATCHED, sketch=True, engine="numpy")
+    assert found.flags == expected.flags
+    assert {rule for f in found.flags for rule in f} == set(screens.BATCHED)
+    assert found.sketches is not None and (found.sketches == expected.sketches).all()
+
+
+@needs_c
+def test_validate_reports_the_same_with_either_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A corpus with injected errors of every kind gets the same report from C and numpy screens."""
+    corpus = tmp_path / "corpus.jsonl"
+    synth.write_jsonl(corpus, 600, seed=5, error_rate=0.3)
+    with_c = validate.validate_paths([corpus], jobs=1)
+    monkeypatch.setenv("NEWSSET_SCREENS", "numpy")
+    with_numpy = validate.validate_paths([corpus], jobs=1)
+    assert with_c.errors > 50 and with_c.warnings > 0
+    assert with_c.sorted() == with_numpy.sorted()
+
+
+def test_numpy_can_be_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSSET_SCREENS", "numpy")
+    assert not screens.native()
+    assert screens.body_flags(["他说,我市召开会议。" * 9]) == [frozenset({"C202"})]
 
 
 def test_the_batch_sketches_are_neardups() -> None:

@@ -1,0 +1,311 @@
+/* builder._scan: the batch screens and near-duplicate sketches of builder/screens.py in one
+ * pass over each text, in C.
+ *
+ * builder/screens.py holds the definitions (the numpy code, which the test suite compares this
+ * module against); this is the same computation, text by text, reading the code points where
+ * Python stores them. The class table, the bracket pairs, the class bits and the sketch's
+ * parameters all come from Python, so no definition is repeated here, only the steps.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+/* The class bits, in the order `screens.scan_bits()` gives them. */
+enum { B_CJK, B_PUNCT, B_SPACE, B_LATIN, B_HALF, B_BRACKET, B_BAD, B_MARKER, B_NFC, B_NEWLINE,
+       B_STOP, B_CLOSER, B_OPENS, B_COUNT };
+
+/* The rules, in the order of `screens.SCANNED`. */
+enum { R_C101, R_C103, R_C104, R_C201, R_C202, R_C203, R_C204, R_C209, R_COUNT };
+
+typedef struct {
+    const uint16_t *table;   /* class bits of every code point (0x110000 entries) */
+    const uint8_t *pairs;    /* bracket pair number | OPENS, for the BMP */
+    uint16_t bit[B_COUNT];
+    Py_ssize_t max_byline;
+    /* the sketch */
+    uint32_t *sketch;        /* rows of `bins` values, or NULL */
+    Py_ssize_t bins, shingle, sample;
+    Py_UCS4 sample_mask;     /* sample - 1: sample is a power of two */
+    unsigned bin_bits;
+    const uint32_t *weights;
+    uint16_t looked_at;      /* the bits of the characters `scan_text` stops at */
+} Params;
+
+typedef struct {
+    int kind;
+    const void *data;
+    Py_ssize_t n;
+} Text;
+
+/* The functions below take the text's kind as a constant (see `scan_any`), so that each is
+ * compiled once per kind of string with a plain array read in its loop. */
+#define INLINE static inline __attribute__((always_inline))
+#define cls(p, t, i) cls_of(p, t, i, kind)
+#define code(t, i) PyUnicode_READ(kind, (t)->data, (i))
+
+INLINE uint16_t cls_of(const Params *p, const Text *t, Py_ssize_t i, const int kind)
+{
+    /* the class bits at a position, 0 outside the text (as at a line's end in screens.Batch.at) */
+    return (i >= 0 && i < t->n) ? p->table[code(t, i)] : 0;
+}
+
+static inline uint32_t mix32(uint32_t h)
+{
+    h ^= h >> 16;
+    h *= 0x85EBCA6Bu;
+    h ^= h >> 13;
+    h *= 0xC2B2AE35u;
+    h ^= h >> 16;
+    return h;
+}
+
+/* The sketch of one text (screens.Batch.sketches). The anchors are gathered without a branch
+ * first, a block at a time, then hashed in a tight loop. */
+INLINE void sketch_text(const Params *p, const Text *t, uint32_t *row, const int kind)
+{
+    enum { BLOCK = 1024 };
+    Py_ssize_t anchors[BLOCK];
+    for (Py_ssize_t b = 0; b < p->bins; b++) row[b] = 0xFFFFFFFFu;
+    Py_ssize_t last = t->n - p->shingle; /* an anchor at or before it has a whole shingle */
+    for (Py_ssize_t start = 0; start < t->n; start += BLOCK) {
+        Py_ssize_t stop = start + BLOCK < t->n ? start + BLOCK : t->n, found = 0;
+        for (Py_ssize_t i = start; i < stop; i++) {
+            Py_UCS4 c = code(t, i);
+            anchors[found] = i;
+            found += (c & p->sample_mask) == 0 && i <= last;
+        }
+        for (Py_ssize_t a = 0; a < found; a++) {
+            Py_ssize_t i = anchors[a];
+            uint32_t h = 0;
+            for (Py_ssize_t j = 0; j < p->shingle; j++) h += (uint32_t)code(t, i + j) * p->weights[j];
+            h = mix32(h);
+            uint32_t *slot = row + (h & (uint32_t)(p->bins - 1));
+            uint32_t value = h >> p->bin_bits;
+            if (value < *slot) *slot = value;
+        }
+    }
+}
+
+/* Is the space at i a stray one (screens.stray_spaces' candidates)? */
+INLINE int stray_candidate(const Params *p, const Text *t, Py_ssize_t i, const int kind)
+{
+    uint16_t before = cls(p, t, i - 1), after = cls(p, t, i + 1);
+    uint16_t cjk = p->bit[B_CJK], latin = p->bit[B_LATIN];
+    return ((before | after) & p->bit[B_PUNCT]) || ((before & cjk) && (after & latin)) ||
+           ((before & latin) && (after & cjk));
+}
+
+/* The rules raised for one text (a mask of R_ bits among `wanted`); stray-space candidates are
+ * appended to `candidates` as (index, offset) when C209 is wanted and not raised already. */
+INLINE int scan_text(const Params *p, const Text *t, unsigned wanted, Py_ssize_t index,
+                     PyObject *candidates, unsigned *out, const int kind)
+{
+    const uint16_t *bit = p->bit;
+    unsigned raised = 0;
+    Py_ssize_t line_start = 0, marks = 0, unended = 0;
+    unsigned previous_pair = 0;
+    Py_ssize_t first_candidate = PyList_GET_SIZE(candidates);
+    uint16_t previous_class = 0;
+    for (Py_ssize_t i = 0; i <= t->n; i++) {
+        uint16_t k = i < t->n ? p->table[code(t, i)] : bit[B_NEWLINE]; /* the text ends a line */
+        if (!(k & p->looked_at)) { /* most characters: nothing to do */
+            previous_class = k;
+            continue;
+        }
+        if (k & bit[B_NEWLINE]) {
+            if (marks % 2) raised |= 1u << R_C203; /* a line that ends after an opener */
+            if (i - line_start <= p->max_byline) raised |= 1u << R_C103;
+            if (i < t->n) {
+                uint16_t one = cls(p, t, i - 1), two = cls(p, t, i - 2);
+                int ends = (one & bit[B_STOP]) || ((one & bit[B_CLOSER]) && (two & bit[B_STOP]));
+                if (!ends && ++unended >= 2) raised |= 1u << R_C101;
+            }
+            line_start = i + 1;
+            marks = 0;
+            previous_class = k;
+            continue;
+        }
+        if (k & bit[B_BAD]) raised |= 1u << R_C104;
+        if (k & bit[B_NFC]) raised |= 1u << R_C204;
+        if (k & bit[B_MARKER]) raised |= 1u << R_C103;
+        if (k & bit[B_HALF]) {
+            if ((cls(p, t, i - 1) | cls(p, t, i + 1)) & (bit[B_CJK] | bit[B_PUNCT])) raised |= 1u << R_C202;
+        }
+        if (k & bit[B_BRACKET]) {
+            Py_UCS4 c = code(t, i);
+            unsigned entry = p->pairs[c < 0x10000 ? c : 0xFFFF];
+            unsigned pair = entry & ~(unsigned)bit[B_OPENS], opener = (entry & bit[B_OPENS]) != 0;
+            if (marks % 2 == 0 ? !opener : (opener || pair != previous_pair)) raised |= 1u << R_C203;
+            previous_pair = pair;
+            marks++;
+        }
+        if (k & bit[B_SPACE]) {
+            if (previous_class & bit[B_SPACE]) raised |= (1u << R_C201) | (1u << R_C209); /* a run */
+            if ((cls(p, t, i - 1) & bit[B_CJK]) && (cls(p, t, i + 1) & bit[B_CJK]) &&
+                (!(cls(p, t, i - 2) & bit[B_CJK]) || !(cls(p, t, i + 2) & bit[B_CJK])))
+                raised |= 1u << R_C201;
+            if ((wanted & (1u << R_C209)) && stray_candidate(p, t, i, kind)) {
+                PyObject *pair = Py_BuildValue("(nn)", index, i);
+                if (pair == NULL || PyList_Append(candidates, pair) < 0) {
+                    Py_XDECREF(pair);
+                    return -1;
+                }
+                Py_DECREF(pair);
+            }
+        }
+        previous_class = k;
+    }
+    raised &= wanted;
+    if (raised & (1u << R_C209)) /* raised already: no candidate needs a closer look */
+        if (PyList_SetSlice(candidates, first_candidate, PyList_GET_SIZE(candidates), NULL) < 0) return -1;
+    *out = raised;
+    return 0;
+}
+
+/* One text: its screens, then its sketch, compiled for its kind of string. */
+static int scan_any(const Params *p, const Text *t, unsigned wanted, Py_ssize_t index,
+                    PyObject *candidates, unsigned *out)
+{
+    uint32_t *row = p->sketch != NULL ? p->sketch + index * p->bins : NULL;
+#define SCAN_KIND(kind)                                                                   \
+    if (scan_text(p, t, wanted, index, candidates, out, kind) < 0) return -1;             \
+    if (row != NULL) sketch_text(p, t, row, kind);                                        \
+    return 0;
+    switch (t->kind) {
+    case PyUnicode_1BYTE_KIND: SCAN_KIND(PyUnicode_1BYTE_KIND)
+    case PyUnicode_2BYTE_KIND: SCAN_KIND(PyUnicode_2BYTE_KIND)
+    default: SCAN_KIND(PyUnicode_4BYTE_KIND)
+    }
+#undef SCAN_KIND
+}
+
+static int scan_item(const Params *p, PyObject *item, unsigned wanted, Py_ssize_t index,
+                     PyObject *candidates, unsigned *out)
+{
+    if (!PyUnicode_Check(item)) {
+        PyErr_Format(PyExc_TypeError, "texts[%zd] is not a string", index);
+        return -1;
+    }
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(item) < 0) return -1;
+#endif
+    Text t = {PyUnicode_KIND(item), PyUnicode_DATA(item), PyUnicode_GET_LENGTH(item)};
+    return scan_any(p, &t, wanted, index, candidates, out);
+}
+
+static int read_buffer(PyObject *obj, Py_buffer *view, Py_ssize_t min_bytes, int writable, const char *what)
+{
+    if (PyObject_GetBuffer(obj, view, writable ? PyBUF_WRITABLE : PyBUF_SIMPLE) < 0) return -1;
+    if (view->len < min_bytes) {
+        PyErr_Format(PyExc_ValueError, "%s: %zd bytes, at least %zd needed", what, view->len, min_bytes);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+PyDoc_STRVAR(scan_doc,
+"scan(texts, table, pairs, bits, wanted, max_byline, masks, candidates, sketch, bins, shingle, sample, weights, fields)\n\n"
+"For each text, the mask of the wanted rules its screens raise (written to `masks`, one uint16\n"
+"each); stray-space candidates appended to `candidates`; sketches written to `sketch` (rows of\n"
+"`bins` uint32) unless it is None. With `fields` (a tuple of names), each item of `texts` is a\n"
+"record (a dict) and its text is those of its fields that are strings, one per line.\n"
+"See builder/screens.py.");
+
+static PyObject *scan(PyObject *self, PyObject *args)
+{
+    PyObject *texts, *table_obj, *pairs_obj, *bits, *masks_obj, *candidates, *sketch_obj, *weights_obj;
+    PyObject *fields = Py_None;
+    unsigned wanted;
+    Params p;
+    if (!PyArg_ParseTuple(args, "O!OOO!InOO!OnnnO|O", &PyList_Type, &texts, &table_obj, &pairs_obj,
+                          &PyTuple_Type, &bits, &wanted, &p.max_byline, &masks_obj, &PyList_Type,
+                          &candidates, &sketch_obj, &p.bins, &p.shingle, &p.sample, &weights_obj,
+                          &fields))
+        return NULL;
+    if (fields != Py_None && (!PyTuple_Check(fields) || sketch_obj != Py_None || (wanted & (1u << R_C209)))) {
+        PyErr_SetString(PyExc_ValueError, "fields: a tuple of names, with no sketch and without C209");
+        return NULL;
+    }
+    if (PyTuple_GET_SIZE(bits) != B_COUNT) {
+        PyErr_Format(PyExc_ValueError, "bits: %d class bits expected", B_COUNT);
+        return NULL;
+    }
+    for (int b = 0; b < B_COUNT; b++) {
+        long value = PyLong_AsLong(PyTuple_GET_ITEM(bits, b));
+        if (value == -1 && PyErr_Occurred()) return NULL;
+        p.bit[b] = (uint16_t)value;
+    }
+    if (p.bins <= 0 || (p.bins & (p.bins - 1)) || p.shingle <= 0 || p.sample <= 0 || (p.sample & (p.sample - 1))) {
+        PyErr_SetString(PyExc_ValueError, "bins and sample must be powers of two, shingle positive");
+        return NULL;
+    }
+    p.sample_mask = (Py_UCS4)(p.sample - 1);
+    p.looked_at = p.bit[B_NEWLINE] | p.bit[B_BAD] | p.bit[B_NFC] | p.bit[B_MARKER] | p.bit[B_HALF] |
+                  p.bit[B_BRACKET] | p.bit[B_SPACE];
+    p.bin_bits = 0;
+    while (((Py_ssize_t)1 << p.bin_bits) < p.bins) p.bin_bits++;
+    Py_ssize_t n = PyList_GET_SIZE(texts);
+    Py_buffer table, pairs, masks, weights, sketch = {0};
+    if (read_buffer(table_obj, &table, 0x110000 * 2, 0, "table") < 0) return NULL;
+    if (read_buffer(pairs_obj, &pairs, 0x10000, 0, "pairs") < 0) goto fail_table;
+    if (read_buffer(masks_obj, &masks, n * 2, 1, "masks") < 0) goto fail_pairs;
+    if (read_buffer(weights_obj, &weights, p.shingle * 4, 0, "weights") < 0) goto fail_masks;
+    if (sketch_obj != Py_None && read_buffer(sketch_obj, &sketch, n * p.bins * 4, 1, "sketch") < 0)
+        goto fail_weights;
+    p.table = table.buf;
+    p.pairs = pairs.buf;
+    p.weights = weights.buf;
+    p.sketch = sketch_obj != Py_None ? sketch.buf : NULL;
+    uint16_t *out = masks.buf;
+    int failed = 0;
+    for (Py_ssize_t index = 0; index < n && !failed; index++) {
+        PyObject *item = PyList_GET_ITEM(texts, index);
+        unsigned raised = 0;
+        if (fields == Py_None)
+            failed = scan_item(&p, item, wanted, index, candidates, &raised) < 0;
+        else if (!PyDict_Check(item)) {
+            PyErr_Format(PyExc_TypeError, "texts[%zd] is not a dict", index);
+            failed = 1;
+        } else
+            for (Py_ssize_t f = 0; f < PyTuple_GET_SIZE(fields) && !failed; f++) {
+                /* each field is a line of the record's text: scanned alone, it raises the same */
+                PyObject *value = PyDict_GetItemWithError(item, PyTuple_GET_ITEM(fields, f));
+                unsigned found = 0;
+                if (value == NULL && PyErr_Occurred()) failed = 1;
+                else if (value != NULL && PyUnicode_Check(value))
+                    failed = scan_item(&p, value, wanted, index, candidates, &found) < 0;
+                raised |= found;
+            }
+        out[index] = (uint16_t)raised;
+    }
+    if (p.sketch != NULL) PyBuffer_Release(&sketch);
+    PyBuffer_Release(&weights);
+    PyBuffer_Release(&masks);
+    PyBuffer_Release(&pairs);
+    PyBuffer_Release(&table);
+    if (failed) return NULL;
+    Py_RETURN_NONE;
+fail_weights:
+    PyBuffer_Release(&weights);
+fail_masks:
+    PyBuffer_Release(&masks);
+fail_pairs:
+    PyBuffer_Release(&pairs);
+fail_table:
+    PyBuffer_Release(&table);
+    return NULL;
+}
+
+static PyMethodDef methods[] = {
+    {"scan", scan, METH_VARARGS, scan_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "builder._scan",
+    "The batch screens and sketches of builder/screens.py, in one pass over each text.", -1, methods,
+};
+
+PyMODINIT_FUNC PyInit__scan(void) { return PyModule_Create(&module); }
