@@ -37,7 +37,7 @@ from builder.config import BuildConfig
 from builder.diff import DIGESTS, line_digest
 from builder.progress import Progress
 from builder.scratch import Scratch
-from builder.sources import to_jsonl_bytes
+from builder.sources import plain_jsonl_bytes
 
 RUN_BYTES = 8 << 20  # input per unit, so per run: what one worker holds in memory
 RUN_FILES = 2048  # .md files per unit at most
@@ -191,11 +191,10 @@ def sorted_unit(unit: validate.Unit) -> validate.UnitResult:
 
 
 def run_tables(records: list[dict[str, Any]]) -> tuple[pa.Table, pa.Table]:
-    """Sort plain records; return their keys (date, page, id, JSONL size and digest) and their
-    JSONL lines, as two tables in that order."""
-    names = schema.field_names()
+    """Sort plain records (`build.plain`); return their keys (date, page, id, JSONL size and
+    digest) and their JSONL lines, as two tables in that order."""
     records.sort(key=build.sort_key)
-    encoded = [to_jsonl_bytes(r, names) for r in records]
+    encoded = [plain_jsonl_bytes(r) for r in records]
     keys = pa.table(
         {
             "date": [str(r["date"]) for r in records],

@@ -557,7 +557,13 @@ def to_jsonl_line(record: dict[str, Any], order: Iterable[str]) -> str:
 def to_jsonl_bytes(record: dict[str, Any], order: Iterable[str]) -> bytes:
     """A record's JSONL line (no newline): fields in `order`, absent ones left out, UTF-8 as it
     is, no spaces. orjson writes exactly the bytes of json.dumps(ensure_ascii=False) here."""
-    return _dumps({k: record[k] for k in order if record.get(k) is not None})
+    return plain_jsonl_bytes({k: record[k] for k in order if record.get(k) is not None})
+
+
+def plain_jsonl_bytes(record: dict[str, Any]) -> bytes:
+    """`to_jsonl_bytes` of a record that is plain already (`build.plain`: its fields in order,
+    none of them None)."""
+    return _dumps(record)
 
 
 def article_path(root: str | os.PathLike[str], record: dict[str, Any]) -> Path:
