@@ -13,16 +13,17 @@
 
 /* The class bits, in the order `screens.scan_bits()` gives them. */
 enum { B_CJK, B_PUNCT, B_SPACE, B_LATIN, B_HALF, B_BRACKET, B_BAD, B_MARKER, B_NFC, B_NEWLINE,
-       B_STOP, B_CLOSER, B_OPENS, B_COUNT };
+       B_STOP, B_CLOSER, B_OPENS, B_WHITE, B_COUNT };
 
 /* The rules, in the order of `screens.SCANNED`. */
-enum { R_C101, R_C103, R_C104, R_C201, R_C202, R_C203, R_C204, R_C209, R_COUNT };
+enum { R_C101, R_C103, R_C104, R_C201, R_C202, R_C203, R_C204, R_C209, R_C105, R_C205, R_COUNT };
 
 typedef struct {
     const uint16_t *table;   /* class bits of every code point (0x110000 entries) */
     const uint8_t *pairs;    /* bracket pair number | OPENS, for the BMP */
     uint16_t bit[B_COUNT];
     Py_ssize_t max_byline;
+    Py_ssize_t short_body;   /* C205: fewer characters not white among the first short_body * 4 */
     /* the sketch */
     uint32_t *sketch;        /* rows of `bins` values, or NULL */
     Py_ssize_t bins, shingle, sample;
@@ -107,6 +108,11 @@ INLINE int scan_text(const Params *p, const Text *t, unsigned wanted, Py_ssize_t
     unsigned previous_pair = 0;
     Py_ssize_t first_candidate = PyList_GET_SIZE(candidates);
     uint16_t previous_class = 0;
+    if (wanted & ((1u << R_C105) | (1u << R_C205))) { /* screens.short_bodies */
+        Py_ssize_t end = t->n < 4 * p->short_body ? t->n : 4 * p->short_body, solid = 0;
+        for (Py_ssize_t i = 0; i < end; i++) solid += !(p->table[code(t, i)] & bit[B_WHITE]);
+        if (solid < p->short_body) raised |= (1u << R_C105) | (1u << R_C205);
+    }
     for (Py_ssize_t i = 0; i <= t->n; i++) {
         uint16_t k = i < t->n ? p->table[code(t, i)] : bit[B_NEWLINE]; /* the text ends a line */
         if (!(k & p->looked_at)) { /* most characters: nothing to do */
@@ -206,7 +212,8 @@ static int read_buffer(PyObject *obj, Py_buffer *view, Py_ssize_t min_bytes, int
 }
 
 PyDoc_STRVAR(scan_doc,
-"scan(texts, table, pairs, bits, wanted, max_byline, masks, candidates, sketch, bins, shingle, sample, weights, fields)\n\n"
+"scan(texts, table, pairs, bits, wanted, max_byline, short_body, masks, candidates, sketch, bins,\n"
+"     shingle, sample, weights, fields)\n\n"
 "For each text, the mask of the wanted rules its screens raise (written to `masks`, one uint16\n"
 "each); stray-space candidates appended to `candidates`; sketches written to `sketch` (rows of\n"
 "`bins` uint32) unless it is None. With `fields` (a tuple of names), each item of `texts` is a\n"
@@ -219,8 +226,8 @@ static PyObject *scan(PyObject *self, PyObject *args)
     PyObject *fields = Py_None;
     unsigned wanted;
     Params p;
-    if (!PyArg_ParseTuple(args, "O!OOO!InOO!OnnnO|O", &PyList_Type, &texts, &table_obj, &pairs_obj,
-                          &PyTuple_Type, &bits, &wanted, &p.max_byline, &masks_obj, &PyList_Type,
+    if (!PyArg_ParseTuple(args, "O!OOO!InnOO!OnnnO|O", &PyList_Type, &texts, &table_obj, &pairs_obj,
+                          &PyTuple_Type, &bits, &wanted, &p.max_byline, &p.short_body, &masks_obj, &PyList_Type,
                           &candidates, &sketch_obj, &p.bins, &p.shingle, &p.sample, &weights_obj,
                           &fields))
         return NULL;

@@ -18,7 +18,7 @@ from builder.sources import Paragraph, Source
 
 TITLE_FIELDS = ("kicker", "headline", "subheadline")
 TEXT_FIELDS = ("source", "section", *TITLE_FIELDS, "byline")
-SHORT_BODY = 40
+SHORT_BODY = text.SHORT_BODY
 LONG_HEADLINE = 48
 
 MARKER_RE = re.compile(f"[{bylines.BYLINE_MARKERS}]")
@@ -351,7 +351,8 @@ def may_be_short(src: Source) -> bool:
 
 
 def short_text(body: str) -> bool:
-    """C205's screen: the body's first characters hold fewer than SHORT_BODY that are not spaces."""
+    """C205's screen: the body's first characters hold fewer than SHORT_BODY that are not spaces
+    (and C105's: an empty body is short). `screens.short_bodies` is the same in a batch."""
     return len("".join(body[: SHORT_BODY * 4].split())) < SHORT_BODY
 
 
@@ -455,7 +456,7 @@ def check(src: Source, screened: bool = True, flags: frozenset[str] | None = Non
 
 
 # The rules that `others_may_report` screens, all at once: those not in screens.BATCHED.
-OTHERS = ("C102", "C105", "C106", "C205", "C206", "C207", "C208")
+OTHERS = ("C102", "C106", "C206", "C207", "C208")
 
 
 def others_may_report(data: dict[str, Any]) -> bool:
@@ -465,9 +466,6 @@ def others_may_report(data: dict[str, Any]) -> bool:
         value = data.get(name)
         if isinstance(value, str) and len(value) >= 6 and undouble_title(value) is not None:
             return True
-    body = data.get("body")
-    if isinstance(body, str) and (not body.strip() or short_text(body)):  # C105, C205
-        return True
     headline = data.get("headline")
     if isinstance(headline, str) and len(headline) > LONG_HEADLINE:  # C206
         return True

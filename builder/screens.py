@@ -35,7 +35,7 @@ except ImportError:  # pragma: no cover - a build without a compiler
     _scan = None
 
 # The rules whose body part is screened here (`rules.check` takes the flags).
-BATCHED = ("C101", "C103", "C104", "C201", "C202", "C203", "C204", "C209")
+BATCHED = ("C101", "C103", "C104", "C201", "C202", "C203", "C204", "C209", "C105", "C205")
 
 CJK = 1 << 0
 PUNCT = 1 << 1  # full-width punctuation (text.CJK_PUNCT)
@@ -50,7 +50,8 @@ NEWLINE = 1 << 9
 STOP = 1 << 10
 CLOSER = 1 << 11
 ANCHOR = 1 << 12  # where a shingle of the near-duplicate sketch starts (neardup.SAMPLE)
-SPARSE = SPACE | HALF | BRACKET | BAD | MARKER | NFC | NEWLINE | ANCHOR
+WHITE = 1 << 13  # whitespace, as str.isspace and str.split have it
+SPARSE = SPACE | HALF | BRACKET | BAD | MARKER | NFC | NEWLINE | ANCHOR | WHITE
 BMP = 0x10000
 CODE_POINTS = 0x110000
 
@@ -85,6 +86,7 @@ def table() -> np.ndarray:
     mark(NEWLINE, "\n")
     mark(STOP, text.STOPS)
     mark(CLOSER, text.CLOSERS)
+    mark(WHITE, "".join(c for c in every if c.isspace()))
     out[not_nfc_safe(every)] |= NFC
     out[BMP:] |= NFC
     out[[BMP + m.start() for m in re.finditer(text.CJK_CHAR, characters(BMP, CODE_POINTS))]] |= CJK
@@ -114,7 +116,7 @@ def not_nfc_safe(every: str) -> np.ndarray:
 
 OPENS = 1 << 7  # in `pairs()`: the pair's number, and this bit for its opening mark
 # The class bits in the order builder/_scan.c reads them.
-SCAN_BITS = (CJK, PUNCT, SPACE, LATIN, HALF, BRACKET, BAD, MARKER, NFC, NEWLINE, STOP, CLOSER, OPENS)
+SCAN_BITS = (CJK, PUNCT, SPACE, LATIN, HALF, BRACKET, BAD, MARKER, NFC, NEWLINE, STOP, CLOSER, OPENS, WHITE)
 
 
 @lru_cache(maxsize=1)
@@ -203,8 +205,8 @@ def scanned(
     rows = np.empty((len(texts), neardup.BINS), dtype=np.uint32) if sketch else None
     wanted = sum(1 << BATCHED.index(name) for name in names)
     _scan.scan(
-        texts, table(), pairs(), SCAN_BITS, wanted, bylines.MAX_BYLINE, masks, candidates,
-        rows, neardup.BINS, neardup.SHINGLE, neardup.SAMPLE, neardup._WEIGHTS, fields,
+        texts, table(), pairs(), SCAN_BITS, wanted, bylines.MAX_BYLINE, text.SHORT_BODY, masks,
+        candidates, rows, neardup.BINS, neardup.SHINGLE, neardup.SAMPLE, neardup._WEIGHTS, fields,
     )  # fmt: skip
     stray = np.uint16(1 << BATCHED.index("C209"))
     for index, offset in candidates:
@@ -261,6 +263,8 @@ def raised(batch: Batch, texts: Sequence[str], names: Sequence[str]) -> dict[str
         "C203": lambda: unbalanced_brackets(batch),
         "C101": lambda: hard_wraps(batch),
         "C103": lambda: bylines_in_body(batch),
+        "C105": lambda: short_bodies(batch),
+        "C205": lambda: short_bodies(batch),
     }
     return {name: screen[name]() for name in names}
 
@@ -359,6 +363,15 @@ def hard_wraps(batch: Batch) -> np.ndarray:
     ends = ((one & STOP) != 0) | (((one & CLOSER) != 0) & ((two & STOP) != 0))
     counts = np.bincount(batch.owner(newlines[~ends]), minlength=batch.count)
     return counts >= 2
+
+
+def short_bodies(batch: Batch) -> np.ndarray:
+    """C205 (and C105, as an empty body is short): fewer than SHORT_BODY characters that are not
+    whitespace among a body's first SHORT_BODY * 4 (`rules.short_text`)."""
+    ends = np.minimum(batch.ends, batch.starts + 4 * text.SHORT_BODY)
+    white = batch.where(WHITE)
+    blank = np.searchsorted(white, ends) - np.searchsorted(white, batch.starts)
+    return ends - batch.starts - blank < text.SHORT_BODY
 
 
 def bylines_in_body(batch: Batch) -> np.ndarray:

@@ -44,6 +44,9 @@ BRACKET_PAIRS = {"“": "”", "‘": "’", "（": "）", "《": "》", "【": 
 
 # Spaces a PDF puts between characters: ASCII space, ideographic space, no-break space.
 SPACES = " \u3000\u00a0"
+# C205: a body whose first SHORT_BODY * 4 characters hold fewer than SHORT_BODY that are not
+# whitespace (str.isspace) is suspiciously short.
+SHORT_BODY = 40
 _SPACE_RUN_RE = re.compile(f"[{SPACES}]+")
 # A character of a Latin or digit token printed inside Chinese text: 2019-2020, 5G, 3.5%, 10:30.
 _LATIN_CHAR_RE = re.compile(r"[0-9A-Za-z.,:%/+\-]")

@@ -145,7 +145,7 @@ def test_the_c_screens_agree_on_long_texts_and_every_rule() -> None:
     faulty += [b.replace("”", "", 1) + "\u0301■\x07" for b in bodies] + [
         "本报讯 11月7日 上午\n短行\n" + b for b in bodies
     ]
-    texts = bodies + faulty
+    texts = bodies + faulty + ["", "\u3000 \n", "　短讯。" * 9, "\t短讯。" * 10, "短讯。" * 14]
     found = screens.screen(texts, screens.BATCHED, sketch=True, engine="c")
     expected = screens.screen(texts, screens.BATCHED, sketch=True, engine="numpy")
     assert found.flags == expected.flags
@@ -165,6 +165,21 @@ def test_validate_reports_the_same_with_either_engine(
     with_numpy = validate.validate_paths([corpus], jobs=1)
     assert with_c.errors > 50 and with_c.warnings > 0
     assert with_c.sorted() == with_numpy.sorted()
+
+
+WHITE_AND_NOT = st.text(
+    alphabet=st.sampled_from(list("短讯。 \u3000\u00a0\n\t\x1c\u2028\u200b")), max_size=200
+)
+
+
+@SETTINGS
+@given(st.lists(WHITE_AND_NOT, min_size=1, max_size=6), st.sampled_from(["c", "numpy"]))
+def test_the_short_body_screen_is_the_rules_own(texts: list[str], engine: str) -> None:
+    """C105 and C205 rise in a batch exactly where `rules.short_text` says a body is short."""
+    if engine == "c" and screens._scan is None and not os.environ.get("CI"):
+        return
+    flags = screens.screen(texts, ("C105", "C205"), engine=engine).flags
+    assert [bool(f) for f in flags] == [rules.short_text(t) for t in texts]
 
 
 def test_numpy_can_be_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
