@@ -8,6 +8,7 @@ returned as diagnostics, never raised.
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -350,8 +351,10 @@ def iter_jsonl(
     with handle:
         if first_line is None:
             first_line = 1 + count_newlines(handle, 0, start) if start else 1
-        handle.seek(start)
-        lines = LineReader(handle, end - start if end is not None else None)
+        lines = MappedLines.of(handle, start, end)
+        if lines is None:  # not a local file: read it
+            handle.seek(start)
+            lines = LineReader(handle, end - start if end is not None else None)
         yield from iter_jsonl_lines(path, lines, first_line, start)
         if newlines is not None:
             newlines.append(lines.newlines)
@@ -411,6 +414,67 @@ class LineReader:
                 self.newlines += 1
                 yield view[start:end]
                 start = end + 1
+
+
+RESIDENT = 8 << 20  # bytes of a mapped file kept mapped in behind the line being read
+
+
+class MappedLines:
+    """`LineReader` over a local file mapped into memory: the lines that start in [start, end),
+    whole, as views of the page cache, with no copy at all (reading 5 KB lines costs a third of
+    parsing them).
+
+    The map is never closed here: it lives as long as a view of it does (a Source's `raw`),
+    and goes when the last one goes. It reaches to the end of the file, for the last line.
+    """
+
+    def __init__(self, data: mmap.mmap, start: int, end: int) -> None:
+        self.data = data
+        self.start = start
+        self.end = end
+        self.newlines = 0
+
+    @classmethod
+    def of(cls, handle: Any, start: int, end: int | None) -> MappedLines | None:
+        """The lines of [start, end) of an open file (to its end when `end` is None); None when
+        the file cannot be mapped (not a regular local file) or nothing is left in the range."""
+        try:
+            size = os.fstat(handle.fileno()).st_size
+        except (AttributeError, OSError, ValueError):
+            return None
+        end = size if end is None else min(end, size)
+        if end <= start:
+            return None
+        offset = start - start % mmap.ALLOCATIONGRANULARITY
+        try:
+            data = mmap.mmap(handle.fileno(), size - offset, access=mmap.ACCESS_READ, offset=offset)
+        except (OSError, ValueError):
+            return None
+        return cls(data, start - offset, end - offset)
+
+    def __iter__(self) -> Iterator[memoryview]:
+        view = memoryview(self.data)
+        at, size, find = self.start, len(self.data), self.data.find
+        kept = at - at % mmap.PAGESIZE  # the pages from here on may be mapped in
+        while at < self.end:
+            stop = find(b"\n", at)
+            if stop < 0:
+                yield view[at:size]
+                return
+            self.newlines += 1
+            yield view[at:stop]
+            at = stop + 1
+            if at - kept > 2 * RESIDENT:
+                kept = self.release(kept, at - RESIDENT)
+
+    def release(self, start: int, stop: int) -> int:
+        """Unmap the pages of [start, stop) from this process (they stay in the page cache, and a
+        view that still looks at them maps them in again), so that its memory holds about
+        RESIDENT bytes of the file, not the whole range; return where the pages kept start."""
+        stop -= stop % mmap.PAGESIZE
+        if hasattr(mmap, "MADV_DONTNEED") and stop > start:
+            self.data.madvise(mmap.MADV_DONTNEED, start, stop - start)
+        return stop
 
 
 def iter_jsonl_lines(

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import io
+import mmap
 from pathlib import Path
+
+import pytest
 
 from builder import schema, sources
 from tests.conftest import ARTICLES, valid_record, write_jsonl, write_md
@@ -111,6 +115,49 @@ def test_line_reader_gives_the_lines_that_start_in_a_range(tmp_path: Path) -> No
                 assert got == wanted, (block, start, end)
                 read_to = [*starts, len(data)][starts.index(start) + len(wanted)]
                 assert reader.newlines == data[start:read_to].count(b"\n")
+
+
+def test_mapped_lines_are_the_line_readers(tmp_path: Path) -> None:
+    """Mapped into memory, every range gives the lines and newlines `LineReader` gives."""
+    data = b'{"a": 1}\r\n\n  \n{"b": "\xe4\xbb\x8a"}\n{"c": [1, 2, 3]}\n{"d": 4}'
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(data)
+    for start in [0] + [i + 1 for i, byte in enumerate(data) if byte == ord("\n")]:
+        for end in [*range(start, len(data) + 2), None]:
+            with path.open("rb") as handle:
+                mapped = sources.MappedLines.of(handle, start, end)
+                handle.seek(start)
+                reader = sources.LineReader(handle, end - start if end is not None else None, 3)
+                wanted = [bytes(line) for line in reader]
+            got = [bytes(line) for line in mapped] if mapped is not None else []
+            assert got == wanted, (start, end)
+            assert (mapped.newlines if mapped is not None else 0) == reader.newlines
+
+
+def test_mapped_lines_give_back_pages_behind_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages left behind are unmapped as reading goes on; views of them still read their lines."""
+    monkeypatch.setattr(sources, "RESIDENT", mmap.PAGESIZE)
+    lines = [f'{{"n": {i}, "pad": "{"今" * (i % 700)}"}}'.encode() for i in range(400)]
+    path = tmp_path / "big.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    with path.open("rb") as handle:
+        mapped = sources.MappedLines.of(handle, 0, None)
+    assert mapped is not None and len(mapped.data) > 50 * mmap.PAGESIZE
+    released = []
+    monkeypatch.setattr(
+        mapped, "release", lambda a, b, real=mapped.release: released.append(real(a, b)) or released[-1]
+    )
+    views = list(mapped)
+    assert len(released) > 10
+    assert [bytes(v) for v in views] == lines
+
+
+def test_a_file_that_cannot_be_mapped_is_read(tmp_path: Path) -> None:
+    """An empty file, or a handle with no file behind it, falls back to reading."""
+    (tmp_path / "empty.jsonl").write_bytes(b"")
+    with (tmp_path / "empty.jsonl").open("rb") as handle:
+        assert sources.MappedLines.of(handle, 0, None) is None
+    assert sources.MappedLines.of(io.BytesIO(b'{"a": 1}\n'), 0, None) is None
 
 
 def test_jsonl_records_keep_their_offsets_and_lines(tmp_path: Path) -> None:
