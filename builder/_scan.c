@@ -69,6 +69,7 @@ INLINE void sketch_text(const Params *p, const Text *t, uint32_t *row, const int
     Py_ssize_t anchors[BLOCK];
     for (Py_ssize_t b = 0; b < p->bins; b++) row[b] = 0xFFFFFFFFu;
     Py_ssize_t last = t->n - p->shingle; /* an anchor at or before it has a whole shingle */
+    const uint32_t *w = p->weights;
     for (Py_ssize_t start = 0; start < t->n; start += BLOCK) {
         Py_ssize_t stop = start + BLOCK < t->n ? start + BLOCK : t->n, found = 0;
         for (Py_ssize_t i = start; i < stop; i++) {
@@ -79,11 +80,16 @@ INLINE void sketch_text(const Params *p, const Text *t, uint32_t *row, const int
         for (Py_ssize_t a = 0; a < found; a++) {
             Py_ssize_t i = anchors[a];
             uint32_t h = 0;
-            for (Py_ssize_t j = 0; j < p->shingle; j++) h += (uint32_t)code(t, i + j) * p->weights[j];
+            if (p->shingle == 5) /* neardup.SHINGLE, unrolled */
+                h = (uint32_t)code(t, i) * w[0] + (uint32_t)code(t, i + 1) * w[1] +
+                    (uint32_t)code(t, i + 2) * w[2] + (uint32_t)code(t, i + 3) * w[3] +
+                    (uint32_t)code(t, i + 4) * w[4];
+            else
+                for (Py_ssize_t j = 0; j < p->shingle; j++) h += (uint32_t)code(t, i + j) * w[j];
             h = mix32(h);
             uint32_t *slot = row + (h & (uint32_t)(p->bins - 1));
             uint32_t value = h >> p->bin_bits;
-            if (value < *slot) *slot = value;
+            *slot = value < *slot ? value : *slot; /* no branch: a new minimum is unpredictable */
         }
     }
 }
@@ -107,29 +113,28 @@ INLINE int scan_text(const Params *p, const Text *t, unsigned wanted, Py_ssize_t
     Py_ssize_t line_start = 0, marks = 0, unended = 0;
     unsigned previous_pair = 0;
     Py_ssize_t first_candidate = PyList_GET_SIZE(candidates);
-    uint16_t previous_class = 0;
+    const uint16_t *table = p->table, looked_at = p->looked_at;
+    const Py_ssize_t n = t->n;
     if (wanted & ((1u << R_C105) | (1u << R_C205))) { /* screens.short_bodies */
-        Py_ssize_t end = t->n < 4 * p->short_body ? t->n : 4 * p->short_body, solid = 0;
-        for (Py_ssize_t i = 0; i < end; i++) solid += !(p->table[code(t, i)] & bit[B_WHITE]);
+        Py_ssize_t end = n < 4 * p->short_body ? n : 4 * p->short_body, solid = 0;
+        for (Py_ssize_t i = 0; i < end; i++) solid += !(table[code(t, i)] & bit[B_WHITE]);
         if (solid < p->short_body) raised |= (1u << R_C105) | (1u << R_C205);
     }
-    for (Py_ssize_t i = 0; i <= t->n; i++) {
-        uint16_t k = i < t->n ? p->table[code(t, i)] : bit[B_NEWLINE]; /* the text ends a line */
-        if (!(k & p->looked_at)) { /* most characters: nothing to do */
-            previous_class = k;
-            continue;
-        }
+    for (Py_ssize_t i = 0;; i++) {
+        uint16_t k = 0;
+        while (i < n && !((k = table[code(t, i)]) & looked_at)) i++; /* most characters */
+        if (i >= n) k = bit[B_NEWLINE]; /* the text ends a line */
         if (k & bit[B_NEWLINE]) {
             if (marks % 2) raised |= 1u << R_C203; /* a line that ends after an opener */
             if (i - line_start <= p->max_byline) raised |= 1u << R_C103;
-            if (i < t->n) {
+            if (i < n) {
                 uint16_t one = cls(p, t, i - 1), two = cls(p, t, i - 2);
                 int ends = (one & bit[B_STOP]) || ((one & bit[B_CLOSER]) && (two & bit[B_STOP]));
                 if (!ends && ++unended >= 2) raised |= 1u << R_C101;
             }
+            if (i >= n) break;
             line_start = i + 1;
             marks = 0;
-            previous_class = k;
             continue;
         }
         if (k & bit[B_BAD]) raised |= 1u << R_C104;
@@ -147,7 +152,7 @@ INLINE int scan_text(const Params *p, const Text *t, unsigned wanted, Py_ssize_t
             marks++;
         }
         if (k & bit[B_SPACE]) {
-            if (previous_class & bit[B_SPACE]) raised |= (1u << R_C201) | (1u << R_C209); /* a run */
+            if (cls(p, t, i - 1) & bit[B_SPACE]) raised |= (1u << R_C201) | (1u << R_C209); /* a run */
             if ((cls(p, t, i - 1) & bit[B_CJK]) && (cls(p, t, i + 1) & bit[B_CJK]) &&
                 (!(cls(p, t, i - 2) & bit[B_CJK]) || !(cls(p, t, i + 2) & bit[B_CJK])))
                 raised |= 1u << R_C201;
@@ -160,7 +165,6 @@ INLINE int scan_text(const Params *p, const Text *t, unsigned wanted, Py_ssize_t
                 Py_DECREF(pair);
             }
         }
-        previous_class = k;
     }
     raised &= wanted;
     if (raised & (1u << R_C209)) /* raised already: no candidate needs a closer look */
