@@ -309,8 +309,206 @@ fail_table:
     return NULL;
 }
 
+/* --- rules.others_may_report, for the record whose byline is plain ----------------------- */
+
+typedef struct {
+    PyObject *titles;       /* rules.TITLE_FIELDS */
+    Py_ssize_t long_headline;
+    PyObject *spaces;       /* text.SPACES: what undouble strips */
+    PyObject *roles;        /* bylines.ROLE_WORDS: role word -> credit */
+    PyObject *role_starts;  /* bylines._ROLE_STARTS */
+    Py_ssize_t max_name;
+    PyObject *headline, *byline, *authors, *name, *role; /* the keys */
+} Others;
+
+static int is_space(const Others *o, Py_UCS4 c) { return PyUnicode_FindChar(o->spaces, c, 0, PyUnicode_GET_LENGTH(o->spaces), 1) >= 0; }
+
+/* text.undouble(s[start:stop]) is not None: stripped of spaces, six or more characters whose two
+ * halves are the same. */
+static int doubled(const Others *o, PyObject *s, Py_ssize_t start, Py_ssize_t stop)
+{
+    int kind = PyUnicode_KIND(s);
+    const void *data = PyUnicode_DATA(s);
+    while (start < stop && is_space(o, PyUnicode_READ(kind, data, start))) start++;
+    while (stop > start && is_space(o, PyUnicode_READ(kind, data, stop - 1))) stop--;
+    Py_ssize_t n = stop - start, half = n / 2;
+    if (n < 6 || n % 2) return 0;
+    for (Py_ssize_t i = 0; i < half; i++)
+        if (PyUnicode_READ(kind, data, start + i) != PyUnicode_READ(kind, data, start + half + i)) return 0;
+    return 1;
+}
+
+/* rules.undouble_title(value) is not None: the title doubled, or one of its parts between spaces. */
+static int doubled_title(const Others *o, PyObject *value)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(value), start = 0;
+    if (doubled(o, value, 0, n)) return 1;
+    int kind = PyUnicode_KIND(value);
+    const void *data = PyUnicode_DATA(value);
+    if (PyUnicode_FindChar(value, ' ', 0, n, 1) < 0) return 0;
+    for (Py_ssize_t i = 0; i <= n; i++)
+        if (i == n || PyUnicode_READ(kind, data, i) == ' ') {
+            if (doubled(o, value, start, i)) return 1;
+            start = i + 1;
+        }
+    return 0;
+}
+
+static int all_alpha(PyObject *s, Py_ssize_t start, Py_ssize_t stop)
+{
+    int kind = PyUnicode_KIND(s);
+    const void *data = PyUnicode_DATA(s);
+    for (Py_ssize_t i = start; i < stop; i++)
+        if (!Py_UNICODE_ISALPHA(PyUnicode_READ(kind, data, i))) return 0;
+    return stop > start;
+}
+
+/* The byline's part of others_may_report, when bylines.parse_plain parses it: 1 may report,
+ * 0 not; -1 when parse_plain does not (the long way is Python's); -2 on an error. */
+static int byline_may_report(const Others *o, PyObject *record, PyObject *line)
+{
+    enum { MOST = 64 };
+    PyObject *names[MOST], *credits[MOST];
+    Py_ssize_t count = 0, n = PyUnicode_GET_LENGTH(line), start = 0;
+    int kind = PyUnicode_KIND(line), named = 1, empty = 0, result = -1, first = 1;
+    const void *data = PyUnicode_DATA(line);
+    PyObject *credit = NULL; /* borrowed from roles */
+    for (Py_ssize_t i = 0; i <= n; i++) {
+        if (i < n && PyUnicode_READ(kind, data, i) != ' ') continue;
+        PyObject *token = PyUnicode_Substring(line, start, i);
+        if (token == NULL) goto error;
+        Py_ssize_t size = i - start;
+        start = i + 1;
+        PyObject *found = PyDict_GetItemWithError(o->roles, token); /* borrowed */
+        if (found == NULL && PyErr_Occurred()) {
+            Py_DECREF(token);
+            goto error;
+        }
+        if (first && found == NULL) { /* not a byline parse_plain reads */
+            Py_DECREF(token);
+            goto done;
+        }
+        first = 0;
+        if (found != NULL && size >= 2) {
+            empty |= !named;
+            credit = found;
+            named = 0;
+            Py_DECREF(token);
+            continue;
+        }
+        int name = size >= 2 && size <= o->max_name && all_alpha(line, i - size, i);
+        if (name) {
+            PyObject *prefix = PyUnicode_Substring(line, i - size, i - size + 2);
+            int role_like = prefix == NULL ? -1 : PySet_Contains(o->role_starts, prefix);
+            Py_XDECREF(prefix);
+            if (role_like < 0) {
+                Py_DECREF(token);
+                goto error;
+            }
+            name = !role_like;
+        }
+        if (!name || count == MOST) {
+            Py_DECREF(token);
+            goto done;
+        }
+        names[count] = token;
+        credits[count++] = credit;
+        named = 1;
+    }
+    empty |= !named;
+    if (empty) { /* C106 */
+        result = 1;
+        goto done;
+    }
+    PyObject *authors = PyDict_GetItemWithError(record, o->authors);
+    if (authors == NULL && PyErr_Occurred()) goto error;
+    result = 0;
+    if (authors == NULL || !PyList_Check(authors) || count == 0) goto done;
+    if (PyList_GET_SIZE(authors) != count) { /* C207: bylines.same_authors */
+        result = 1;
+        goto done;
+    }
+    for (Py_ssize_t a = 0; a < count && !result; a++) {
+        PyObject *given = PyList_GET_ITEM(authors, a);
+        if (!PyDict_Check(given) || PyDict_GET_SIZE(given) != 2) {
+            result = 1;
+            break;
+        }
+        PyObject *pairs[2][2] = {{o->name, names[a]}, {o->role, credits[a]}};
+        for (int f = 0; f < 2 && !result; f++) {
+            PyObject *value = PyDict_GetItemWithError(given, pairs[f][0]);
+            if (value == NULL && PyErr_Occurred()) goto error;
+            int same = value == NULL ? 0 : PyObject_RichCompareBool(value, pairs[f][1], Py_EQ);
+            if (same < 0) goto error;
+            result = !same;
+        }
+    }
+done:
+    for (Py_ssize_t a = 0; a < count; a++) Py_DECREF(names[a]);
+    return result;
+error:
+    for (Py_ssize_t a = 0; a < count; a++) Py_DECREF(names[a]);
+    return -2;
+}
+
+/* others_may_report of one record: 1, 0, or -1 (ask Python), -2 on an error. */
+static int record_may_report(const Others *o, PyObject *record)
+{
+    if (!PyDict_Check(record)) return -1;
+    for (Py_ssize_t f = 0; f < PyTuple_GET_SIZE(o->titles); f++) { /* C102 */
+        PyObject *value = PyDict_GetItemWithError(record, PyTuple_GET_ITEM(o->titles, f));
+        if (value == NULL && PyErr_Occurred()) return -2;
+        if (value != NULL && PyUnicode_Check(value) && PyUnicode_GET_LENGTH(value) >= 6 &&
+            doubled_title(o, value))
+            return 1;
+    }
+    PyObject *headline = PyDict_GetItemWithError(record, o->headline); /* C206 */
+    if (headline == NULL && PyErr_Occurred()) return -2;
+    if (headline != NULL && PyUnicode_Check(headline) && PyUnicode_GET_LENGTH(headline) > o->long_headline)
+        return 1;
+    PyObject *byline = PyDict_GetItemWithError(record, o->byline);
+    if (byline == NULL && PyErr_Occurred()) return -2;
+    if (byline == NULL || !PyUnicode_Check(byline)) return 0;
+    return byline_may_report(o, record, byline);
+}
+
+PyDoc_STRVAR(others_doc,
+"others(records, answers, titles, long_headline, spaces, roles, role_starts, max_name)\n\n"
+"rules.others_may_report of each record, written to `answers` (one int8 each): 1 or 0, or -1\n"
+"where the record's byline is not one bylines.parse_plain reads (Python then decides).");
+
+static PyObject *others(PyObject *self, PyObject *args)
+{
+    PyObject *records, *answers_obj;
+    Others o;
+    if (!PyArg_ParseTuple(args, "O!OO!nUO!O!n", &PyList_Type, &records, &answers_obj, &PyTuple_Type,
+                          &o.titles, &o.long_headline, &o.spaces, &PyDict_Type, &o.roles, &PySet_Type,
+                          &o.role_starts, &o.max_name))
+        return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(records);
+    Py_buffer answers;
+    if (read_buffer(answers_obj, &answers, n, 1, "answers") < 0) return NULL;
+    PyObject *keys[5] = {PyUnicode_FromString("headline"), PyUnicode_FromString("byline"),
+                         PyUnicode_FromString("authors"), PyUnicode_FromString("name"),
+                         PyUnicode_FromString("role")};
+    int failed = 0;
+    for (int k = 0; k < 5; k++) failed |= keys[k] == NULL;
+    o.headline = keys[0], o.byline = keys[1], o.authors = keys[2], o.name = keys[3], o.role = keys[4];
+    int8_t *out = answers.buf;
+    for (Py_ssize_t i = 0; i < n && !failed; i++) {
+        int answer = record_may_report(&o, PyList_GET_ITEM(records, i));
+        failed = answer == -2;
+        out[i] = (int8_t)answer;
+    }
+    for (int k = 0; k < 5; k++) Py_XDECREF(keys[k]);
+    PyBuffer_Release(&answers);
+    if (failed) return NULL;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"scan", scan, METH_VARARGS, scan_doc},
+    {"others", others, METH_VARARGS, others_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from builder import bylines, catalog, screens, text
 from builder.diagnostics import Diagnostic
 from builder.sources import Paragraph, Source
@@ -438,10 +440,11 @@ def stray_space(src: Source) -> Iterator[Diagnostic]:
 def check(src: Source, screened: bool = True, flags: frozenset[str] | None = None) -> list[Diagnostic]:
     """Run every content rule on one record (with `screened`, only where its screen passes).
 
-    `flags`, when given, are the rules of `screens.BATCHED` that the batch screens raised for
-    this record (`screens.body_flags` and `screens.field_flags`): those rules run when raised.
+    `flags`, when given, are the rules that the batch screens raised for this record: those of
+    `screens.BATCHED` (`screens.body_flags` and `screens.field_flags`), which run when raised,
+    and the OTHERS when one of them may report (`others_flags`), which then run their own screens.
     """
-    if screened and flags is not None and not flags and not others_may_report(src.data):
+    if screened and flags is not None and not flags:
         return []  # the common clean record: no rule to run
     found: list[Diagnostic] = []
     for entry in ENTRIES:
@@ -457,6 +460,22 @@ def check(src: Source, screened: bool = True, flags: frozenset[str] | None = Non
 
 # The rules that `others_may_report` screens, all at once: those not in screens.BATCHED.
 OTHERS = ("C102", "C106", "C206", "C207", "C208")
+
+
+ALL_OTHERS = frozenset(OTHERS)
+
+
+def others_flags(records: list[dict[str, Any]]) -> list[frozenset[str]]:
+    """For each record, OTHERS when `others_may_report`, else nothing: in C (builder._scan) for
+    a byline that `bylines.parse_plain` reads, in Python for the rest."""
+    if not records or not screens.native():
+        return [ALL_OTHERS if others_may_report(data) else screens.NONE for data in records]
+    answers = np.zeros(len(records), dtype=np.int8)
+    screens.c_others(records, answers, TITLE_FIELDS, LONG_HEADLINE)
+    return [
+        ALL_OTHERS if (others_may_report(data) if answer < 0 else answer) else screens.NONE
+        for data, answer in zip(records, answers.tolist(), strict=True)
+    ]
 
 
 def others_may_report(data: dict[str, Any]) -> bool:

@@ -215,6 +215,17 @@ def scanned(
     return Screened([rule_set(mask) for mask in masks.tolist()], rows)
 
 
+def c_others(records: list[Any], answers: np.ndarray, titles: tuple[str, ...], long_headline: int) -> None:
+    """`rules.others_may_report` in C (`_scan.others`): 1 or 0 per record in `answers`, -1 where
+    the byline is not one `bylines.parse_plain` reads."""
+    if _scan is None:
+        raise RuntimeError("builder._scan is not built (pip install -e . builds it where gcc is)")
+    _scan.others(
+        records, answers, titles, long_headline, text.SPACES, bylines.ROLE_WORDS, bylines._ROLE_STARTS,
+        bylines._MAX_NAME,
+    )  # fmt: skip
+
+
 @lru_cache(maxsize=256)
 def rule_set(mask: int) -> frozenset[str]:
     """The rules of BATCHED whose bits are set in a mask of `_scan.scan`."""

@@ -272,15 +272,19 @@ BATCH_RECORDS = 1024  # records whose bodies are screened together
 
 def batch_flags(sources: list[Source], body: list[frozenset[str]]) -> list[frozenset[str] | None]:
     """The flags of the batch screens (`rules.check`) for the JSONL records of a batch, from the
-    flags of their bodies (`screens.body_flags`) and of their text fields; None for the others
-    (.md, whose paragraphs keep their own lines), whose rules screen themselves."""
+    flags of their bodies (`screens.body_flags`), of their text fields and of the other rules
+    (`rules.others_flags`); None for the others (.md, whose paragraphs keep their own lines),
+    whose rules screen themselves."""
     jsonl = [i for i, src in enumerate(sources) if src.format == "jsonl"]
     out: list[frozenset[str] | None] = [None] * len(sources)
     if not jsonl:
         return out
-    fields = screens.field_flags([sources[i].data for i in jsonl], rules.TEXT_FIELDS)
-    for i, raised_fields in zip(jsonl, fields, strict=True):
-        out[i] = body[i] | raised_fields if raised_fields else body[i]
+    records = [sources[i].data for i in jsonl]
+    fields = screens.field_flags(records, rules.TEXT_FIELDS)
+    others = rules.others_flags(records)
+    for i, raised_fields, raised_others in zip(jsonl, fields, others, strict=True):
+        raised = body[i] | raised_fields if raised_fields else body[i]
+        out[i] = raised | raised_others if raised_others else raised
     return out
 
 

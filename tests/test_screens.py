@@ -279,3 +279,70 @@ def test_same_authors_is_the_comparison_with_authors_of(
         return
     authors = changed(bylines.authors_of(byline), change, given_authors)
     assert bylines.same_authors(parsed, authors) == (bylines.authors_of(byline) == authors)
+
+
+TITLE_PIECES = ["会议", "会议会议", "召开", "召开召开", " ", "\u3000", "\u00a0", "平湖", "平湖平湖平湖平湖"]
+title = st.one_of(
+    st.lists(st.sampled_from(TITLE_PIECES), max_size=5).map("".join), tricky, st.integers(), st.none()
+)
+
+
+@needs_c
+@SETTINGS
+@given(
+    titles=st.tuples(title, title, title),
+    long_headline=st.booleans(),
+    byline=st.one_of(
+        st.lists(st.sampled_from(BYLINE_PARTS), min_size=1, max_size=6).map(" ".join),
+        st.lists(st.sampled_from(BYLINE_PARTS), min_size=1, max_size=6).map("".join),
+        st.integers(),
+    ),
+    change=st.sampled_from([*CHANGES, "absent", "not a list"]),
+    given_authors=st.lists(
+        st.fixed_dictionaries({"name": st.sampled_from(["王强", "胡佳英"]), "role": st.just("reporter")}),
+        max_size=2,
+    ),
+)
+def test_the_c_others_screen_is_others_may_report(
+    titles: tuple[object, object, object],
+    long_headline: bool,
+    byline: object,
+    change: str,
+    given_authors: list[object],
+) -> None:
+    """`_scan.others` answers what `rules.others_may_report` answers, or leaves it to Python."""
+    record: dict[str, object] = dict(zip(rules.TITLE_FIELDS, titles, strict=True))
+    if long_headline:
+        record["headline"] = "长" * (rules.LONG_HEADLINE + 1)
+    record["byline"] = byline
+    if change == "not a list":
+        record["authors"] = "王强"
+    elif change != "absent":
+        derived = bylines.authors_of(byline) if isinstance(byline, str) else []
+        record["authors"] = changed(derived, change, given_authors)
+    answers = np.zeros(1, dtype=np.int8)
+    screens.c_others([record], answers, rules.TITLE_FIELDS, rules.LONG_HEADLINE)
+    if answers[0] >= 0:
+        assert bool(answers[0]) == rules.others_may_report(record)
+    else:
+        assert isinstance(byline, str) and bylines.parse_plain(byline) is None
+    assert bool(rules.others_flags([record])[0]) == rules.others_may_report(record)
+
+
+@needs_c
+def test_the_c_others_screen_decides_plain_bylines() -> None:
+    """On records as the corpus has them, C answers every one itself (and as Python does)."""
+    records = [read_path(p).sources[0].data for p in sorted((REPO / "articles").rglob("*.md"))]
+    titles = [
+        "平湖平湖平湖平湖",
+        "平湖平湖平湖平湖 会议",
+        "会议 \u3000召开会议召开会议\u3000",
+        "会议 召开 会议召开",
+    ]
+    records += [{**r, "headline": headline} for r in records for headline in titles]
+    records += [{**r, "authors": [{"name": "王强", "role": "reporter"}]} for r in records if r.get("authors")]
+    answers = np.zeros(len(records), dtype=np.int8)
+    screens.c_others(records, answers, rules.TITLE_FIELDS, rules.LONG_HEADLINE)
+    assert (answers >= 0).all()
+    assert [bool(a) for a in answers] == [rules.others_may_report(r) for r in records]
+    assert 0 < answers.sum() < len(records)
