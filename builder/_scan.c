@@ -1,21 +1,23 @@
 /* builder._scan: the batch screens and near-duplicate sketches of builder/screens.py in one
- * pass over each text, in C.
+ * pass over each text (`scan`), and the screen of the other rules, rules.others_may_report,
+ * for a batch of records (`others`), in C.
  *
- * builder/screens.py holds the definitions (the numpy code, which the test suite compares this
- * module against); this is the same computation, text by text, reading the code points where
- * Python stores them. The class table, the bracket pairs, the class bits and the sketch's
- * parameters all come from Python, so no definition is repeated here, only the steps.
+ * builder/screens.py and builder/rules.py hold the definitions (the numpy and Python code,
+ * which the test suite compares this module against); this is the same computation, text by
+ * text, reading the code points where Python stores them. The class table, the bracket pairs,
+ * the class bits, the role words and every threshold come from Python, so no definition is
+ * repeated here, only the steps.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
 
-/* The class bits, in the order `screens.scan_bits()` gives them. */
+/* The class bits, in the order of `screens.SCAN_BITS`. */
 enum { B_CJK, B_PUNCT, B_SPACE, B_LATIN, B_HALF, B_BRACKET, B_BAD, B_MARKER, B_NFC, B_NEWLINE,
        B_STOP, B_CLOSER, B_OPENS, B_WHITE, B_COUNT };
 
-/* The rules, in the order of `screens.SCANNED`. */
+/* The rules, in the order of `screens.BATCHED`. */
 enum { R_C101, R_C103, R_C104, R_C201, R_C202, R_C203, R_C204, R_C209, R_C105, R_C205, R_COUNT };
 
 typedef struct {
@@ -235,8 +237,11 @@ static PyObject *scan(PyObject *self, PyObject *args)
                           &candidates, &sketch_obj, &p.bins, &p.shingle, &p.sample, &weights_obj,
                           &fields))
         return NULL;
-    if (fields != Py_None && (!PyTuple_Check(fields) || sketch_obj != Py_None || (wanted & (1u << R_C209)))) {
-        PyErr_SetString(PyExc_ValueError, "fields: a tuple of names, with no sketch and without C209");
+    /* a record's fields scanned one by one raise what their lines joined raise, for the rules
+     * that look at one line at a time (screens.FIELD_RULES), not for those that count lines */
+    unsigned whole_text = (1u << R_C101) | (1u << R_C105) | (1u << R_C205) | (1u << R_C209);
+    if (fields != Py_None && (!PyTuple_Check(fields) || sketch_obj != Py_None || (wanted & whole_text))) {
+        PyErr_SetString(PyExc_ValueError, "fields: a tuple of names, with no sketch, and line rules only");
         return NULL;
     }
     if (PyTuple_GET_SIZE(bits) != B_COUNT) {

@@ -460,8 +460,6 @@ def check(src: Source, screened: bool = True, flags: frozenset[str] | None = Non
 
 # The rules that `others_may_report` screens, all at once: those not in screens.BATCHED.
 OTHERS = ("C102", "C106", "C206", "C207", "C208")
-
-
 ALL_OTHERS = frozenset(OTHERS)
 
 
