@@ -352,7 +352,7 @@ def iter_jsonl(
         if first_line is None:
             first_line = 1 + count_newlines(handle, 0, start) if start else 1
         lines = MappedLines.of(handle, start, end)
-        if lines is None:  # not a local file: read it
+        if lines is None:  # not a local file (or nothing to read): read it
             handle.seek(start)
             lines = LineReader(handle, end - start if end is not None else None)
         yield from iter_jsonl_lines(path, lines, first_line, start)
@@ -425,7 +425,9 @@ class MappedLines:
     parsing them).
 
     The map is never closed here: it lives as long as a view of it does (a Source's `raw`),
-    and goes when the last one goes. It reaches to the end of the file, for the last line.
+    and goes when the last one goes. It reaches to the end of the file, for the last line. A
+    file cut short while it is read ends the process that maps it (SIGBUS), as the input is
+    not expected to change under newsset.
     """
 
     def __init__(self, data: mmap.mmap, start: int, end: int) -> None:
