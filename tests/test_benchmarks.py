@@ -16,6 +16,8 @@ def test_benchmark_prints_every_run_and_the_ratios() -> None:
             str(REPO / "benchmarks" / "run.py"),
             "--records",
             "300",
+            "--repeat",
+            "2",
             "--skip",
             "frictionless validate",
             "--skip",
@@ -39,3 +41,12 @@ def test_benchmark_prints_every_run_and_the_ratios() -> None:
     assert "- validate vs jsonschema loop:" in proc.stdout
     assert "- validate, C screens vs NEWSSET_SCREENS=numpy:" in proc.stdout
     assert "Corpus: 300 records" in proc.stdout
+    assert "the fastest of 2 runs" in proc.stdout
+    assert proc.stderr.count("300 records, newsset validate: ") == 2
+
+
+def test_repeated_runs_keep_the_fastest_time_and_the_largest_memory() -> None:
+    from benchmarks.run import Result
+
+    first, second = Result("build", 2.0, 10.0, 0, 5.0), Result("build", 1.5, 20.0, 1, None)
+    assert first.with_run(second) == Result("build", 1.5, 20.0, 1, 5.0)
