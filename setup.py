@@ -1,8 +1,8 @@
 """What pyproject.toml cannot say: the optional C extension and the packaged schema.
 
-`builder._scan` (builder/_scan.c) runs the batch screens of builder/screens.py in C. It is
-optional: where it does not compile, the build goes on and newsset runs the same screens in
-numpy.
+`builder._scan` (builder/_scan.c) runs the batch screens of builder/screens.py, and the
+screen of rules.others_may_report, in C. It is optional: where it does not compile, the build
+goes on and newsset runs the same screens in numpy and Python.
 """
 
 import shutil
