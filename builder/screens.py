@@ -166,6 +166,13 @@ class Batch:
         return neardup.sketch_rows(self.cp, self.starts, self.ends, self.where(ANCHOR))
 
 
+def compiled() -> Any:
+    """The C module, for the functions that run it; an error that says why where it is missing."""
+    if _scan is None:
+        raise RuntimeError("builder._scan is not built (pip install -e . builds it where gcc is)")
+    return _scan
+
+
 def native() -> bool:
     """Do the screens run in C (`builder._scan`)? NEWSSET_SCREENS=numpy asks for numpy."""
     return _scan is not None and os.environ.get("NEWSSET_SCREENS", "") != "numpy"
@@ -198,13 +205,11 @@ def scanned(
 ) -> Screened:
     """`screen` in C: one pass over each text, then the dateline check of C209 in Python.
     With `fields`, `texts` are records and each is screened as `field_text` of it."""
-    if _scan is None:
-        raise RuntimeError("builder._scan is not built (pip install -e . builds it where gcc is)")
     masks = np.zeros(len(texts), dtype=np.uint16)
     candidates: list[tuple[int, int]] = []
     rows = np.empty((len(texts), neardup.BINS), dtype=np.uint32) if sketch else None
     wanted = sum(1 << BATCHED.index(name) for name in names)
-    _scan.scan(
+    compiled().scan(
         texts, table(), pairs(), SCAN_BITS, wanted, bylines.MAX_BYLINE, text.SHORT_BODY, masks,
         candidates, rows, neardup.BINS, neardup.SHINGLE, neardup.SAMPLE, neardup._WEIGHTS, fields,
     )  # fmt: skip
@@ -218,9 +223,7 @@ def scanned(
 def c_others(records: list[Any], answers: np.ndarray, titles: tuple[str, ...], long_headline: int) -> None:
     """`rules.others_may_report` in C (`_scan.others`): 1 or 0 per record in `answers`, -1 where
     the byline is not one `bylines.parse_plain` reads."""
-    if _scan is None:
-        raise RuntimeError("builder._scan is not built (pip install -e . builds it where gcc is)")
-    _scan.others(
+    compiled().others(
         records, answers, titles, long_headline, text.SPACES, bylines.ROLE_WORDS, bylines._ROLE_STARTS,
         bylines._MAX_NAME,
     )  # fmt: skip

@@ -51,9 +51,9 @@ class Paragraph:
 class Source:
     """One record and where its parts are in the file it came from.
 
-    A JSONL record keeps its raw line (a view of the block `LineReader` read it in; `bytes()`
-    copies it) and works out paragraphs and field columns only when a diagnostic asks for
-    them, so that clean records cost no more than their parse.
+    A JSONL record keeps its raw line (a view of the mapped file, `MappedLines`, or of the block
+    `LineReader` read it in; `bytes()` copies it) and works out paragraphs and field columns
+    only when a diagnostic asks for them, so that clean records cost no more than their parse.
     """
 
     __slots__ = (
