@@ -1,6 +1,6 @@
 /* builder._scan: the batch screens and near-duplicate sketches of builder/screens.py in one
  * pass over each text (`scan`), and the screen of the other rules, rules.others_may_report,
- * for a batch of records (`others`), in C.
+ * for a batch of records (`others`), and the corpus checks' text hashes (`hashes`), in C.
  *
  * builder/screens.py and builder/rules.py hold the definitions (the numpy and Python code,
  * which the test suite compares this module against); this is the same computation, text by
@@ -511,9 +511,57 @@ static PyObject *others(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* --- corpus.text_hashes: each text's hash, from where Python keeps its characters -------- */
+
+/* A string's characters as Python stores them (one, two or four bytes each, in the narrowest
+ * kind that holds them all, so equal strings have equal bytes and kinds): the hash function
+ * (xxhash's xxh3_64_intdigest, passed in) reads them in place, seeded with the kind, with no
+ * UTF-8 copy made. corpus.text_hash is the same hash from the string's encoding in that kind. */
+static PyObject *hashes(PyObject *self, PyObject *args)
+{
+    PyObject *texts, *func, *out_obj;
+    if (!PyArg_ParseTuple(args, "O!OO", &PyList_Type, &texts, &func, &out_obj)) return NULL;
+    Py_buffer out;
+    if (PyObject_GetBuffer(out_obj, &out, PyBUF_WRITABLE | PyBUF_FORMAT) < 0) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(texts);
+    if (out.itemsize != 8 || out.len / 8 < n) {
+        PyBuffer_Release(&out);
+        PyErr_SetString(PyExc_ValueError, "out must be a uint64 array as long as texts");
+        return NULL;
+    }
+    uint64_t *values = (uint64_t *)out.buf;
+    PyObject *seeds[5] = {NULL, PyLong_FromLong(1), PyLong_FromLong(2), NULL, PyLong_FromLong(4)};
+    int failed = seeds[1] == NULL || seeds[2] == NULL || seeds[4] == NULL;
+    for (Py_ssize_t i = 0; i < n && !failed; i++) {
+        PyObject *text = PyList_GET_ITEM(texts, i);
+        if (!PyUnicode_Check(text)) { values[i] = 0; continue; } /* no value */
+        if (PyUnicode_READY(text) < 0) { failed = 1; break; }
+        int kind = PyUnicode_KIND(text);
+        PyObject *view = PyMemoryView_FromMemory(
+            (char *)PyUnicode_DATA(text), PyUnicode_GET_LENGTH(text) * kind, PyBUF_READ);
+        if (view == NULL) { failed = 1; break; }
+        PyObject *value = PyObject_CallFunctionObjArgs(func, view, seeds[kind], NULL);
+        Py_DECREF(view);
+        if (value == NULL) { failed = 1; break; }
+        uint64_t h = PyLong_AsUnsignedLongLong(value);
+        Py_DECREF(value);
+        if (h == (uint64_t)-1 && PyErr_Occurred()) { failed = 1; break; }
+        values[i] = h ? h : 1; /* 0 stands for "no value" */
+    }
+    Py_XDECREF(seeds[1]); Py_XDECREF(seeds[2]); Py_XDECREF(seeds[4]);
+    PyBuffer_Release(&out);
+    if (failed) return NULL;
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(hashes_doc,
+"hashes(texts, xxh3_64_intdigest, out)\n\n"
+"corpus.text_hash of each string of a list into a uint64 array, 0 for what is not a string.");
+
 static PyMethodDef methods[] = {
     {"scan", scan, METH_VARARGS, scan_doc},
     {"others", others, METH_VARARGS, others_doc},
+    {"hashes", hashes, METH_VARARGS, hashes_doc},
     {NULL, NULL, 0, NULL},
 };
 

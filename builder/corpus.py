@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
+import sys
+
 import numpy as np
 import xxhash
 
-from builder import neardup, rules
+from builder import neardup, rules, screens
 from builder.diagnostics import Diagnostic
 from builder.keyfiles import KeyFiles, same_key_pairs
 from builder.sources import Source, record_at
@@ -29,8 +31,8 @@ class KeyColumns:
         self.file: list[int] = []
         self.line: list[int] = []
         self.offset: list[int] = []
-        self.id_hash: list[int] = []
-        self.body_hash: list[int] = []
+        self.id_hash: list[np.ndarray] = []
+        self.body_hash: list[np.ndarray] = []
         self.sketch_rows: list[np.ndarray] = []
 
     def add(self, sources: Sequence[Source], file_indexes: Sequence[int], sketches: np.ndarray) -> None:
@@ -39,10 +41,9 @@ class KeyColumns:
         self.file.extend(file_indexes)
         self.line.extend([src.line for src in sources])
         self.offset.extend([src.offset for src in sources])
-        ids = [src.data.get("id") for src in sources]
-        self.id_hash.extend([text_hash(i) if isinstance(i, str) else 0 for i in ids])
+        self.id_hash.append(text_hashes([src.data.get("id") for src in sources]))
         bodies = [src.data.get("body") for src in sources]
-        self.body_hash.extend([text_hash(b) if isinstance(b, str) and b.strip() else 0 for b in bodies])
+        self.body_hash.append(text_hashes([b if isinstance(b, str) and b.strip() else None for b in bodies]))
         self.sketch_rows.append(sketches)
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -53,8 +54,8 @@ class KeyColumns:
             "file": np.array(self.file, dtype=np.uint32),
             "line": np.array(self.line, dtype=np.uint32),
             "offset": np.array(self.offset, dtype=np.uint64),
-            "id_hash": np.array(self.id_hash, dtype=np.uint64),
-            "body_hash": np.array(self.body_hash, dtype=np.uint64),
+            "id_hash": np.concatenate([np.empty(0, np.uint64), *self.id_hash]),
+            "body_hash": np.concatenate([np.empty(0, np.uint64), *self.body_hash]),
             "sketch": sketch,
         }
 
@@ -64,9 +65,41 @@ NAMES, NAME_AT = "files", "name_at"  # the files' names, one after the other; wh
 CACHED_RECORDS = 256  # records read again and kept for the next reports
 
 
+# A string's characters as Python stores them, by bytes per character; in UTF-16, the byte of
+# each code unit that is 0 for a Latin-1 character.
+_WIDTHS = {1: "latin-1", 2: f"utf-16-{sys.byteorder[0]}e", 4: f"utf-32-{sys.byteorder[0]}e"}
+_HIGH = 1 if sys.byteorder == "little" else 0
+
+
 def text_hash(value: str) -> int:
-    """A 64-bit hash that is never 0 (0 stands for "no value"); any string, lone surrogates too."""
-    return xxhash.xxh3_64_intdigest(value.encode("utf-8", "surrogatepass")) or 1
+    """A 64-bit hash that is never 0 (0 stands for "no value"), of any string, lone surrogates
+    too: xxh3 of its characters as Python stores them (one, two or four bytes each, the
+    narrowest width that holds them all, so that equal strings give equal bytes), seeded with
+    that width. `text_hashes` computes the same in C, reading the characters in place instead
+    of encoding a copy of them."""
+    return xxhash.xxh3_64_intdigest(*stored(value)) or 1
+
+
+def stored(value: str) -> tuple[bytes, int]:
+    """A string's characters as Python stores them, and their width in bytes."""
+    if value.isascii():
+        return value.encode("ascii"), 1
+    data = value.encode(_WIDTHS[2], "surrogatepass")
+    if len(data) != 2 * len(value):  # surrogate pairs: characters past U+FFFF
+        return value.encode(_WIDTHS[4], "surrogatepass"), 4
+    if not data[_HIGH::2].strip(b"\0"):
+        return value.encode(_WIDTHS[1]), 1
+    return data, 2
+
+
+def text_hashes(values: list[object]) -> np.ndarray:
+    """`text_hash` of each value that is a string, 0 for the others, as a uint64 array."""
+    out = np.zeros(len(values), dtype=np.uint64)
+    if screens.native():
+        screens.compiled().hashes(values, xxhash.xxh3_64_intdigest, out)
+    else:
+        out[:] = [text_hash(v) if isinstance(v, str) else 0 for v in values]
+    return out
 
 
 class CorpusIndex:

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from benchmarks import synth
-from builder import bylines, neardup, rules, screens, validate
+from builder import bylines, corpus, neardup, rules, screens, validate
 from builder.sources import Source, read_path
 from tests.conftest import REPO, valid_record
 
@@ -346,3 +346,37 @@ def test_the_c_others_screen_decides_plain_bylines() -> None:
     assert (answers >= 0).all()
     assert [bool(a) for a in answers] == [rules.others_may_report(r) for r in records]
     assert 0 < answers.sum() < len(records)
+
+
+# Strings of every width Python stores, lone surrogates too, and values that are not strings.
+hashed = st.one_of(any_kind, st.text(), st.text(alphabet=st.sampled_from(["\ud800", "\udfff", "a", "é", "中"])))
+
+
+@needs_c
+@SETTINGS
+@given(st.lists(st.one_of(hashed, st.none(), st.integers()), max_size=12))
+def test_the_c_text_hashes_are_text_hash(values: list[object]) -> None:
+    """`_scan.hashes` reads the characters where Python keeps them; `corpus.text_hash` encodes
+    them in the same width: the hashes are the same, so either engine finds the same repeats."""
+    found = corpus.text_hashes(values)
+    expected = [corpus.text_hash(v) if isinstance(v, str) else 0 for v in values]
+    assert found.tolist() == expected
+    os.environ["NEWSSET_SCREENS"] = "numpy"
+    try:
+        assert corpus.text_hashes(values).tolist() == expected
+    finally:
+        del os.environ["NEWSSET_SCREENS"]
+
+
+@SETTINGS
+@given(hashed, hashed)
+def test_text_hash_tells_strings_apart_by_value_not_by_how_they_were_made(a: str, b: str) -> None:
+    """Equal strings, however built, hash alike; the bytes hashed are the string in its width."""
+    data, width = corpus.stored(a)
+    assert width in (1, 2, 4) and len(data) == width * len(a)
+    assert np.frombuffer(data, dtype=f"u{width}").tolist() == [ord(c) for c in a]
+    assert width == 1 or max(map(ord, a)) >= (0x100 if width == 2 else 0x10000)
+    rebuilt = "".join(list(a + b))[: len(a)]  # the same characters, another object
+    assert corpus.text_hash(rebuilt) == corpus.text_hash(a)
+    if a != b:
+        assert corpus.stored(a) != corpus.stored(b)
