@@ -6,9 +6,8 @@ to disk in input order and finds the records that share a key, reading only thos
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-
 import sys
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import xxhash

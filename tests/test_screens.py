@@ -349,7 +349,9 @@ def test_the_c_others_screen_decides_plain_bylines() -> None:
 
 
 # Strings of every width Python stores, lone surrogates too, and values that are not strings.
-hashed = st.one_of(any_kind, st.text(), st.text(alphabet=st.sampled_from(["\ud800", "\udfff", "a", "é", "中"])))
+hashed = st.one_of(
+    any_kind, st.text(), st.text(alphabet=st.sampled_from(["\ud800", "\udfff", "a", "é", "中"]))
+)
 
 
 @needs_c
