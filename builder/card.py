@@ -91,6 +91,13 @@ def arrow_size(path: Path) -> tuple[int, int]:
 SCAN_BATCH = 131_072  # rows per batch of the dataset scanner that pq.read_table reads with
 
 
+def preload() -> None:
+    """Import what the plots and the metadata need (matplotlib, `datasets`: a second of
+    imports), while the shard writers work, rather than after them."""
+    plots.preload()
+    import datasets.info  # noqa: F401
+
+
 def dataset_info(info: DataInfo, schema_doc: dict[str, Any]) -> dict[str, Any]:
     """The `dataset_info` block as `datasets` writes it: features, splits, sizes."""
     import datasets

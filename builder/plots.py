@@ -46,6 +46,14 @@ def write_plots(
     return [MONTHS_FILE, LENGTHS_FILE, SECTIONS_FILE]
 
 
+def preload() -> None:
+    """Import matplotlib and pyplot on the Agg backend, as `write_plots` will use them."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot
+
+
 def bundled_font() -> Any:
     """DejaVu Sans from matplotlib's own data folder, never a system copy."""
     import matplotlib

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from builder import build, card, corpus, neardup, ray_engine, runs, validate
+from builder import build, card, corpus, neardup, ray_engine, runs, validate, workers
 from builder.config import BuildConfig
 from builder.diff import DIGESTS
 
@@ -361,10 +361,16 @@ class Sorted:
         return out
 
     def write_data(
-        self, data_dir: Path, settings: BuildConfig, jobs: int = 1, progress: bool | None = None
+        self,
+        data_dir: Path,
+        settings: BuildConfig,
+        jobs: int = 1,
+        progress: bool | None = None,
+        meanwhile: Callable[[], object] | None = None,
     ) -> card.Stats:
         """Stage 4: cut the shards from the sizes, streamed a block at a time, and write them as
-        Ray tasks; the card's statistics from their tallies, in shard order."""
+        Ray tasks; the card's statistics from their tallies, in shard order. `meanwhile`: see
+        `workers.imap`."""
         data_dir.mkdir(parents=True, exist_ok=True)
         ray = ray_engine.ray_module()
         cuts = build.ShardCuts(settings.max_shard_bytes)
@@ -377,7 +383,7 @@ class Sorted:
             for index, shard in enumerate(shards)
         ]
         tally = card.Tally()
-        for part in ray_engine.imap(write_pieces, jobs_todo):
+        for part in workers.imap(write_pieces, jobs_todo, len(jobs_todo), meanwhile):
             tally.update(part)
         return tally.stats()
 

@@ -262,7 +262,8 @@ def write_release(
     """Write every file of a release into `folder`: data, schema copy, plots, card, Croissant and
     Data Package metadata, then the checksums."""
     folder.mkdir(parents=True)
-    stats = todo.corpus.write_data(folder / build.DATA_DIR, config.build, jobs, progress)
+    data_dir = folder / build.DATA_DIR
+    stats = todo.corpus.write_data(data_dir, config.build, jobs, progress, meanwhile=card.preload)
     shutil.copyfile(schema.schema_path(), folder / SCHEMA_COPY)
     stats.write_plots(folder)
     with build.known_files(stats.files):  # the shards' digests and sizes, from their writers
@@ -296,8 +297,7 @@ def write_metadata(folder: Path, todo: Plan, config: Config, span: tuple[str, st
 def sync(folder: Path, files: Sequence[str]) -> None:
     """Flush the files and folders to disk, so that the rename publishes complete files."""
     for name in files:
-        with (folder / name).open("rb") as f:
-            os.fsync(f.fileno())
+        build.flush(folder / name)
     for path in {folder, *((folder / name).parent for name in files)}:
         fd = os.open(path, os.O_RDONLY)
         try:

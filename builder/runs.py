@@ -22,8 +22,9 @@ import heapq
 import json
 import os
 import tempfile
+import threading
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +74,7 @@ class Staged:
 
     report: validate.Report
     runs: list[Run] = field(default_factory=list)
+    removing: threading.Thread | None = None  # the thread of `drop_runs`
 
     @property
     def count(self) -> int:
@@ -93,10 +95,27 @@ class Staged:
         return pa.concat_tables(parts)
 
     def write_data(
-        self, data_dir: Path, settings: BuildConfig, jobs: int = 1, progress: bool | None = None
+        self,
+        data_dir: Path,
+        settings: BuildConfig,
+        jobs: int = 1,
+        progress: bool | None = None,
+        meanwhile: Callable[[], object] | None = None,
     ) -> card.Stats:
-        """The Parquet and JSONL shards of the release, merged from the runs (`write_data`)."""
-        return write_data(self.runs, data_dir, settings, jobs, progress)
+        """The Parquet and JSONL shards of the release, merged from the runs (`write_data`);
+        the runs are then removed, in the background (`drop_runs`)."""
+        stats = write_data(self.runs, data_dir, settings, jobs, progress, meanwhile)
+        self.drop_runs()
+        return stats
+
+    def drop_runs(self) -> None:
+        """Remove the run files in a thread, while the build goes on with the card: a
+        gigabyte of runs takes the file system a quarter of a second to free. `stage` waits
+        for it on the way out. The runs cannot be read after this."""
+        paths = [path for run in self.runs for path in (run.rows, run.keys)]
+        self.runs = []
+        self.removing = threading.Thread(target=remove_files, args=(paths,), name="newsset-drop-runs")
+        self.removing.start()
 
     def records_at(self, at: Sequence[int]) -> list[dict[str, Any]]:
         """The records at these places, from their JSONL lines (the plain record as validated)."""
@@ -137,11 +156,20 @@ def stage(
         give_back_memory()
         runs = [run for run in outputs if run is not None]
         if report.errors:
-            for run in runs:
-                os.unlink(run.rows)
-                os.unlink(run.keys)
+            remove_files([path for run in runs for path in (run.rows, run.keys)])
             runs = []
-        yield Staged(report, runs)
+        staged = Staged(report, runs)
+        try:
+            yield staged
+        finally:
+            if staged.removing is not None:
+                staged.removing.join()
+
+
+def remove_files(paths: Sequence[str]) -> None:
+    for path in paths:
+        with suppress(FileNotFoundError):
+            os.unlink(path)
 
 
 def give_back_memory() -> None:
@@ -351,11 +379,13 @@ def write_data(
     settings: BuildConfig,
     jobs: int = 1,
     progress: bool | None = None,
+    meanwhile: Callable[[], object] | None = None,
 ) -> card.Stats:
     """Merge the runs into the Parquet and JSONL shards; return the card's statistics.
 
     The shards are cut by build.plan_shards from the merged rows' sizes, then written by
-    `jobs` processes, a worker per shard; the bytes do not depend on `jobs`.
+    `jobs` processes, a worker per shard; the bytes do not depend on `jobs`. `meanwhile` is
+    what this process does while they write (`workers.imap`).
     """
     data_dir.mkdir(parents=True, exist_ok=True)
     order, sizes = merge(runs)
@@ -371,7 +401,8 @@ def write_data(
         taken += np.bincount(part, minlength=len(runs))
     tally = card.Tally()
     shown = Progress(int(sizes.sum()), label="written", enabled=progress)
-    for rng, part_tally in zip(shards, workers.imap(write_shard, todo, min(jobs, len(todo))), strict=True):
+    written = workers.imap(write_shard, todo, min(jobs, len(todo)), meanwhile)
+    for rng, part_tally in zip(shards, written, strict=True):
         tally.update(part_tally)
         shown.update(2, len(rng), int(sizes[rng.start : rng.stop].sum()))
     shown.close()
@@ -400,6 +431,8 @@ def write_counted_shard(
 
     parquet, jsonl = (folder / build.shard_name(index, count, suffix) for suffix in ("parquet", "jsonl"))
     build.write_shard(groups, parquet, jsonl, settings, observe)
+    for path in (parquet, jsonl):  # on disk now, while the other writers work, not all at the end
+        build.flush(path)
     tally.files = [build.file_facts(parquet, *card.arrow_size(parquet)), build.file_facts(jsonl)]
     return tally
 

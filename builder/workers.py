@@ -54,18 +54,32 @@ def current() -> str:
     return _engine
 
 
-def imap(work: Callable[[T], R], items: Iterable[T], jobs: int) -> Iterator[R]:
-    """`map(work, items)`, in `jobs` worker processes when jobs > 1 (or as Ray tasks)."""
+def imap(
+    work: Callable[[T], R], items: Iterable[T], jobs: int, meanwhile: Callable[[], object] | None = None
+) -> Iterator[R]:
+    """`map(work, items)`, in `jobs` worker processes when jobs > 1 (or as Ray tasks).
+
+    `meanwhile`, when given, is what the caller's process does while the workers start on the
+    items: it runs once, after the workers are forked (so that a thread or lock it takes is
+    never copied into them) and before the first result is waited for.
+    """
     if _engine == "ray":
         from builder import ray_engine
 
+        if meanwhile is not None:
+            meanwhile()
         yield from ray_engine.imap(work, items)
         return
     if jobs <= 1:
+        if meanwhile is not None:
+            meanwhile()
         yield from map(work, items)
         return
     with start_context().Pool(jobs) as pool:
-        yield from pool.imap(work, items, chunksize=1)
+        results = pool.imap(work, items, chunksize=1)
+        if meanwhile is not None:
+            meanwhile()
+        yield from results
 
 
 def start_context() -> multiprocessing.context.BaseContext:

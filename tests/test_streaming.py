@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
 import random
@@ -22,7 +23,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from benchmarks import synth
-from builder import build, runs, schema, validate
+from builder import build, runs, schema, validate, workers
 from builder.config import BuildConfig, Config
 from builder.diff import describe, differing_keys
 from builder.release import build_release, diff_releases
@@ -312,3 +313,29 @@ def test_a_runs_lines_are_the_same_array_either_way(monkeypatch: pytest.MonkeyPa
     assert joined.type == by_pyarrow.type == pa.string()
     assert joined.equals(by_pyarrow)
     assert joined.to_pylist() == ['{"a":"今"}', "", '{"b":1}']
+
+
+def test_the_runs_go_once_the_shards_are_written_and_the_shards_are_flushed(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flushed: list[str] = []
+    monkeypatch.setattr(build, "flush", lambda path: flushed.append(path.name))
+    waited: list[int] = []
+    with runs.stage([corpus], jobs=1) as staged:
+        files = [Path(p) for run in staged.runs for p in (run.rows, run.keys)]
+        assert files and all(p.exists() for p in files)
+        staged.write_data(tmp_path / "data", SETTINGS, meanwhile=lambda: waited.append(len(flushed)))
+        assert staged.runs == [] and staged.removing is not None
+    assert not any(p.exists() for p in files)  # removed by the time the stage is left
+    written = sorted(p.name for p in (tmp_path / "data").iterdir())
+    assert sorted(flushed) == written and len(written) > 2  # each shard, by its own writer
+    assert waited == [0]  # once, before the first shard was done
+
+
+def test_the_caller_works_meanwhile_once_before_the_results_come() -> None:
+    for jobs in (1, 2):
+        order: list[str] = []
+        results = workers.imap(str, range(5), jobs, meanwhile=functools.partial(order.append, "meanwhile"))
+        for result in results:
+            order.append(result)
+        assert order == ["meanwhile", "0", "1", "2", "3", "4"]
