@@ -69,23 +69,58 @@ def known_arrow_size(path: Path) -> tuple[int, int]:
     return (facts.rows, facts.arrow_bytes) if facts is not None and facts.rows else arrow_size(path)
 
 
-def arrow_size(path: Path) -> tuple[int, int]:
+def arrow_size(path: Path, measured: int | None = None) -> tuple[int, int]:
     """Rows and Arrow bytes of one Parquet file, as `pq.read_table(path)` would hold it.
 
     That reader cuts each row group into batches of at most SCAN_BATCH rows; the same cuts are
     read here one at a time, so the sum of their sizes is the size of that table while one batch
     is held. (`pyarrow.dataset`, which would cut them for us, imports pandas: some 100 MB in
-    every shard writer.)
+    every shard writer.) `measured`, when given, is the size of the measured columns, which the
+    shard's writer counted as it wrote them (`measured_bytes`): only the other, small, columns
+    are read back, not the body.
     """
     rows = nbytes = 0
     with pq.ParquetFile(path, pre_buffer=False) as parquet:
+        columns = None
+        if measured is not None:
+            columns = [f.name for f in parquet.schema_arrow if not is_measured(f)]
+            nbytes = measured
+            if not columns:
+                return parquet.metadata.num_rows, nbytes
         for group in range(parquet.num_row_groups):
-            for batch in parquet.iter_batches(SCAN_BATCH, row_groups=[group], use_threads=False):
+            batches = parquet.iter_batches(SCAN_BATCH, row_groups=[group], columns=columns, use_threads=False)
+            for batch in batches:
                 rows += batch.num_rows
                 nbytes += batch.nbytes
                 del batch
                 pa.default_memory_pool().release_unused()
     return rows, nbytes
+
+
+def is_measured(field: pa.Field) -> bool:
+    """A column whose size the writer counts: one that cannot be null and is not nested. The
+    Parquet reader holds such a column with no validity bitmap and in the buffers the writer
+    had; which bitmaps it gives the others depends on their nulls, so those are read back."""
+    return not field.nullable and not pa.types.is_nested(field.type)
+
+
+def measured_bytes(table: pa.Table) -> int:
+    """The Arrow bytes of a written table's measured columns (`is_measured`) as the Parquet
+    reader will hold them: without a validity bitmap. Their size is the same however the rows
+    are cut into batches (4 bytes a row of offsets or values, and the strings' bytes), so the
+    reader's batches need not be followed."""
+    total = 0
+    for field, column in zip(table.schema, table.columns, strict=True):
+        if is_measured(field):
+            total += sum(without_validity(chunk).nbytes for chunk in column.chunks)
+    return total
+
+
+def without_validity(array: pa.Array) -> pa.Array:
+    """A flat array with no nulls, without its validity bitmap (no copy)."""
+    if array.buffers()[0] is None:
+        return array
+    return pa.Array.from_buffers(array.type, len(array), [None, *array.buffers()[1:]], offset=array.offset)
 
 
 SCAN_BATCH = 131_072  # rows per batch of the dataset scanner that pq.read_table reads with

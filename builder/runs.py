@@ -423,17 +423,20 @@ def write_counted_shard(
     tally of its rows for the card, with the files' facts (sizes, SHA-256) measured here, in the
     shard's worker. Both engines write their shards with it."""
     tally = card.Tally()
+    measured = 0
 
     def observe(table: pa.Table, first_line: str) -> None:
+        nonlocal measured
         if tally.example is None:
             tally.example = json.loads(first_line)
         tally.add(table)
+        measured += card.measured_bytes(table)
 
     parquet, jsonl = (folder / build.shard_name(index, count, suffix) for suffix in ("parquet", "jsonl"))
     build.write_shard(groups, parquet, jsonl, settings, observe)
     for path in (parquet, jsonl):  # on disk now, while the other writers work, not all at the end
         build.flush(path)
-    tally.files = [build.file_facts(parquet, *card.arrow_size(parquet)), build.file_facts(jsonl)]
+    tally.files = [build.file_facts(parquet, *card.arrow_size(parquet, measured)), build.file_facts(jsonl)]
     return tally
 
 

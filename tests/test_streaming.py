@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from benchmarks import synth
-from builder import build, runs, schema, validate, workers
+from builder import build, card, runs, schema, validate, workers
 from builder.config import BuildConfig, Config
 from builder.diff import describe, differing_keys
 from builder.release import build_release, diff_releases
@@ -339,3 +339,21 @@ def test_the_caller_works_meanwhile_once_before_the_results_come() -> None:
         for result in results:
             order.append(result)
         assert order == ["meanwhile", "0", "1", "2", "3", "4"]
+
+
+@pytest.mark.parametrize("scan_batch", [card.SCAN_BATCH, 7])
+def test_the_writers_arrow_size_is_the_size_read_back(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scan_batch: int
+) -> None:
+    """The shard writer counts the bytes of the columns that cannot be null as it writes them and
+    reads back only the others: the same figure as reading the whole file (batches cut inside
+    row groups too, with 7 rows a batch)."""
+    monkeypatch.setattr(card, "SCAN_BATCH", scan_batch)
+    with runs.stage([corpus], jobs=1) as staged:
+        stats = staged.write_data(tmp_path, SETTINGS)
+    parquet = [f for f in stats.files if f.path.endswith(".parquet")]
+    assert len(parquet) > 3
+    for facts in parquet:
+        assert (facts.rows, facts.arrow_bytes) == card.arrow_size(Path(facts.path))
+    measured = [f.name for f in pq.read_schema(parquet[0].path) if card.is_measured(f)]
+    assert "body" in measured and "authors" not in measured and "page" not in measured
