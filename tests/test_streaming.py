@@ -21,6 +21,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from benchmarks import synth
 from builder import build, card, runs, schema, validate, workers
@@ -357,3 +359,43 @@ def test_the_writers_arrow_size_is_the_size_read_back(
         assert (facts.rows, facts.arrow_bytes) == card.arrow_size(Path(facts.path))
     measured = [f.name for f in pq.read_schema(parquet[0].path) if card.is_measured(f)]
     assert "body" in measured and "authors" not in measured and "page" not in measured
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.tuples(
+                st.sampled_from(["2020-01-01", "2020-01-02", "2020-01-03"]),
+                st.one_of(st.none(), st.integers(1, 3)),
+                st.sampled_from(["a", "b", "c", "d"]),
+            ),
+            max_size=12,
+        ),
+        max_size=5,
+    ),
+    st.integers(1, 4),
+)
+def test_the_merge_puts_every_row_in_key_then_run_order(
+    keys: list[list[tuple[Any, ...]]], batch: int
+) -> None:
+    """`runs.merge` gives the order of one sort of all the rows by (key, run, place in the run),
+    whatever the batches of keys: interleaved runs and equal keys too (as a heap merge would)."""
+    runs_records = [
+        [
+            {"date": d, "id": i, **({"page": p} if p is not None else {}), "n": n}
+            for n, (d, p, i) in enumerate(rows)
+        ]
+        for rows in keys
+    ]
+    runs_records = [records for records in runs_records if records]
+    expected = sorted(
+        (build.sort_key(r), index, r["n"], len(runs.plain_jsonl_bytes(r)) + 1)
+        for index, records in enumerate(runs_records)
+        for r in records
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        written = [runs.write_run(*runs.run_tables(list(r)), folder, 1 << 20, batch) for r in runs_records]
+        order, sizes = runs.merge(written)
+    assert order.tolist() == [index for _, index, _, _ in expected]
+    assert sizes.tolist() == [size for _, _, _, size in expected]
