@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 import pyarrow.parquet as pq
 
-from builder import schema, workers
+from builder import bylines, schema, workers
 from builder.config import BuildConfig
 from builder.diff import DIGESTS, record_digest
 
@@ -52,6 +52,14 @@ def plain(record: dict[str, Any], names: Sequence[str] | None = None) -> dict[st
         if value is not None:
             out[name] = value.isoformat() if isinstance(value, dt.date) else value
     return out
+
+
+def to_record(data: dict[str, Any], names: Sequence[str] | None = None) -> dict[str, Any]:
+    """A validated record as the release has it (`plain`): fields in schema order (`names`),
+    absent ones left out, dates as text, and `authors` derived from `byline` when absent."""
+    if data.get("authors") is None and isinstance(data.get("byline"), str):
+        data = {**data, "authors": bylines.authors_of(data["byline"]) or None}
+    return plain(data, names)
 
 
 def jsonl_table(data: bytes, arrow_schema: pa.Schema | None = None) -> pa.Table:

@@ -18,14 +18,10 @@ import click
 from builder import __version__, report, workers
 from builder.catalog import rules_table
 from builder.config import Config, ConfigError, load_config
-from builder.diff import describe
-from builder.extract import ExistsError, ExtractError, MetadataError, MetaOptions, extract_page
-from builder.extract import report as extract_report
-from builder.fix import fix_paths
-from builder.publish import HubError, PublishError, RepoIdError, publish_release
-from builder.release import BUMPS, ReleaseError, build_release, diff_releases, find_release, releases
-from builder.validate import Report, validate_paths
-from builder.verify import check_reproduces, verify_release
+from builder.versions import BUMPS
+
+# Each command imports the part of the library it calls, when it runs: `newsset validate`,
+# which a pull request waits for, then loads neither pyarrow nor the extractor nor the Hub client.
 
 DEFAULT_ARTICLES = "articles"
 DEFAULT_OUT = "dist"
@@ -113,6 +109,8 @@ def validate(
         newsset validate articles/2020/11/09 --strict --format github
         newsset validate big.jsonl --engine ray --address 10.0.0.5:6379
     """
+    from builder.validate import validate_paths
+
     with running_on(engine, address):
         result = validate_paths(default_paths(paths), jobs=jobs)
     emit_diagnostics(result.sorted(), result.files, result.records, fmt)
@@ -147,6 +145,8 @@ def fix(paths: tuple[str, ...], check: bool) -> None:
         newsset fix articles/2020/11/09/pinghu-20201109-p01-03.md
         newsset fix --check
     """
+    from builder.fix import fix_paths
+
     result = fix_paths(default_paths(paths), check=check)
     verb = "would fix" if check else "fixed"
     for change in result.changes:
@@ -246,6 +246,8 @@ def build_command(
         newsset build --articles articles --version 1.0.0 --out dist
         newsset build --bump minor --engine ray --address 10.0.0.5:6379
     """
+    from builder.release import ReleaseError, build_release
+
     if version and bump:
         raise click.UsageError("give --version or --bump, not both")
     config = read_config(config_path)
@@ -282,6 +284,9 @@ def check_release(
     jobs: int | None = None,
 ) -> None:
     """`build --check`: the rebuild of one release, compared byte for byte."""
+    from builder.release import ReleaseError, find_release
+    from builder.verify import check_reproduces
+
     dataset_dir = Path(out) / config.dataset.name
     release = find_release(dataset_dir, version)
     if release is None:
@@ -319,6 +324,10 @@ def verify_command(releases_given: tuple[str, ...], fmt: str) -> None:
         newsset verify
         newsset verify dist/zh-local-news/1.0.0
     """
+    from builder.release import releases
+    from builder.validate import Report
+    from builder.verify import verify_release
+
     targets = list(releases_given) or [
         str(p) for d in sorted(Path(DEFAULT_OUT).glob("*/")) for _, p in releases(d)
     ]
@@ -347,6 +356,9 @@ def diff_command(old: str, new: str, fmt: str) -> None:
     Example:
         newsset diff dist/zh-local-news/1.0.0 dist/zh-local-news/1.1.0
     """
+    from builder.diff import describe
+    from builder.release import diff_releases
+
     try:
         changes = diff_releases(old, new)
     except (OSError, ValueError) as err:
@@ -414,6 +426,9 @@ def extract_command(
         newsset extract page.txt --source 今日平湖 --slug pinghu --date 2020-11-09 \\
             --page 1 --section 要闻 --format jsonl -o -
     """
+    from builder.extract import ExistsError, ExtractError, MetadataError, MetaOptions, extract_page
+    from builder.extract import report as extract_report
+
     if fmt == "md" and out == "-":
         raise click.UsageError("--format md writes one file per article; use --format jsonl -o - for stdout")
     try:
@@ -449,6 +464,8 @@ def publish_command(release: str, repo_id: str, dry_run: bool) -> None:
         newsset publish dist/zh-local-news/1.1.0 --repo-id my-org/zh-local-news --dry-run
         newsset publish dist/zh-local-news/1.1.0 --repo-id my-org/zh-local-news
     """
+    from builder.publish import HubError, PublishError, RepoIdError, publish_release
+
     try:
         plan, url = publish_release(release, repo_id, dry_run)
     except RepoIdError as err:
@@ -494,6 +511,8 @@ def review_command(page: str, articles: str, port: int, no_browser: bool) -> Non
         newsset review raw/pinghu/2020/11/09/p01.txt
         newsset review raw/pinghu/2020/11/09/p01.txt --articles drafts --port 8800 --no-browser
     """
+    from builder.extract import ExtractError, MetadataError
+
     try:
         from builder.review import server
     except ImportError as err:

@@ -16,10 +16,10 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-import pyarrow as pa
-import pyarrow.fs as pafs
+if TYPE_CHECKING:  # imported for URIs only: local paths take the `os` route
+    import pyarrow.fs as pafs
 
 URI = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<rest>.*)$")
 _mounted: dict[str, pafs.FileSystem] = {}
@@ -48,11 +48,16 @@ def mounted(scheme: str, filesystem: pafs.FileSystem) -> Iterator[None]:
 def root_filesystem(root: str) -> tuple[pafs.FileSystem, str]:
     """The filesystem of `scheme://authority/` and the path that root has on it (made once: an
     object store's filesystem may look up its region)."""
+    import pyarrow.fs as pafs
+
     return pafs.FileSystem.from_uri(root)
 
 
 def resolve(name: str) -> tuple[pafs.FileSystem, str]:
     """The filesystem of a URI and the file's path on it."""
+    import pyarrow as pa
+    import pyarrow.fs as pafs
+
     match = URI.match(name)
     if match is None:
         return pafs.LocalFileSystem(), os.path.abspath(name)
@@ -94,6 +99,8 @@ def exists(name: str) -> bool:
     so that opening it reports the filesystem's own error."""
     if not is_uri(name):
         return os.path.exists(name)
+    import pyarrow.fs as pafs
+
     found = info(name)
     return found is None or found.type != pafs.FileType.NotFound
 
@@ -101,6 +108,8 @@ def exists(name: str) -> bool:
 def is_dir(name: str) -> bool:
     if not is_uri(name):
         return os.path.isdir(name)
+    import pyarrow.fs as pafs
+
     found = info(name)
     return found is not None and found.type == pafs.FileType.Directory
 
@@ -109,6 +118,8 @@ def size(name: str) -> int:
     """The size of a file in bytes; 0 for anything that is not a file."""
     if not is_uri(name):
         return os.path.getsize(name) if os.path.isfile(name) else 0
+    import pyarrow.fs as pafs
+
     found = info(name)
     return (found.size or 0) if found is not None and found.type == pafs.FileType.File else 0
 
@@ -116,6 +127,8 @@ def size(name: str) -> int:
 def files_under(folder: str, wanted: Callable[[str], bool]) -> list[str]:
     """The files under a folder URI whose base name is `wanted`, none under a hidden folder, in
     sorted order, each named as the folder's URI followed by its path under it."""
+    import pyarrow.fs as pafs
+
     filesystem, base = resolve(folder)
     found = filesystem.get_file_info(pafs.FileSelector(base, recursive=True))
     prefix = base.strip("/")

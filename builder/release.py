@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,23 +17,19 @@ from typing import Any
 
 import pyarrow as pa
 
-from builder import build, card, croissant, datapackage, layout, runs, schema
+from builder import build, card, croissant, datapackage, layout, runs, schema, versions
 from builder.build import sha256
 from builder.config import Config
 from builder.diff import LEVELS, Changes, compare_sides, describe
 from builder.sources import replace_file
 from builder.validate import Report
+from builder.versions import FIRST_VERSION, VERSION_RE, Version, bumped, step_of, version_text
 
 SCHEMA_COPY = "article.schema.json"
 SUMS_FILE = "SHA256SUMS"
 CHANGELOG_HEADER = (
     "# Changelog\n\nEvery release of the dataset, newest first. Entries are written by `newsset build`.\n"
 )
-VERSION_RE = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
-BUMPS = ("major", "minor", "patch")
-FIRST_VERSION = (1, 0, 0)
-
-Version = tuple[int, int, int]
 
 
 class ReleaseError(Exception):
@@ -45,15 +40,11 @@ class ReleaseError(Exception):
 
 
 def parse_version(text: str) -> Version:
-    match = VERSION_RE.match(text)
-    if not match:
-        raise ReleaseError(f"version {text!r} is not of the form MAJOR.MINOR.PATCH, e.g. 1.0.0")
-    major, minor, patch = (int(part) for part in match.groups())
-    return major, minor, patch
-
-
-def version_text(version: Version) -> str:
-    return ".".join(map(str, version))
+    """`versions.parse`, refused as a ReleaseError."""
+    try:
+        return versions.parse(text)
+    except ValueError as err:
+        raise ReleaseError(str(err)) from None
 
 
 def releases(dataset_dir: Path) -> list[tuple[Version, Path]]:
@@ -79,22 +70,6 @@ def find_release(dataset_dir: Path, version: str | None = None) -> Path | None:
         return path if path.is_dir() else None
     found = latest(dataset_dir)
     return found[1] if found else None
-
-
-def bumped(version: Version, level: str) -> Version:
-    major, minor, patch = version
-    if level == "major":
-        return major + 1, 0, 0
-    if level == "minor":
-        return major, minor + 1, 0
-    return major, minor, patch + 1
-
-
-def step_of(old: Version, new: Version) -> str:
-    """Which part a version step raised: major, minor or patch."""
-    if new[0] != old[0]:
-        return "major"
-    return "minor" if new[1] != old[1] else "patch"
 
 
 def choose_version(

@@ -2,7 +2,7 @@
 
 `stage` is the build's one pass over the corpus: validate's units in worker processes, through
 `validate.check_units`, so the build checks exactly what `newsset validate` checks. Each worker
-also normalises the records of its unit (`validate.to_record`), sorts them by (date, page, id)
+also normalises the records of its unit (`build.to_record`), sorts them by (date, page, id)
 and writes them to a *run* in a temporary folder: an Arrow IPC file of their JSONL lines and a
 small one of their keys (date, page, id, JSONL size and digest). A worker holds one unit's
 records; no process holds the corpus.
@@ -211,7 +211,7 @@ def sorted_unit(unit: validate.Unit) -> validate.UnitResult:
 
     def keep(src: Any, found: list[Any]) -> None:
         if not any(d.severity == validate.ERROR for d in found):
-            records.append(validate.to_record(src.data, names))
+            records.append(build.to_record(src.data, names))
 
     with workers.fewer_collections():
         result = validate.check_unit(unit, keep)

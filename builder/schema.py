@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
-import pyarrow as pa
+if TYPE_CHECKING:  # imported where used: `newsset validate` of a clean corpus needs neither
+    import jsonschema
+    import pyarrow as pa
 
 SCHEMA_FILE = "article.schema.json"
 # The field that identifies a record: unique in a corpus (rule D301) and the key of a release's
@@ -44,6 +45,8 @@ def validator(path: str | None = None) -> jsonschema.protocols.Validator:
 
 def validator_of(schema: dict[str, Any]) -> jsonschema.protocols.Validator:
     """The validator of a schema given as a dict (e.g. a release's own copy); SchemaError if invalid."""
+    import jsonschema
+
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
@@ -109,6 +112,8 @@ def _type_label(spec: dict[str, Any]) -> str:
 
 def arrow_type(spec: dict[str, Any]) -> pa.DataType:
     """The Arrow type of one JSON Schema node."""
+    import pyarrow as pa
+
     kind = spec.get("type")
     if kind == "string":
         return pa.date32() if spec.get("format") == "date" else pa.string()
@@ -127,6 +132,8 @@ def arrow_type(spec: dict[str, Any]) -> pa.DataType:
 
 def arrow_schema(schema: dict[str, Any] | None = None) -> pa.Schema:
     """The Arrow schema of the dataset's tables, fields in schema order."""
+    import pyarrow as pa
+
     return pa.schema([pa.field(f.name, arrow_type(f.spec), nullable=not f.required) for f in fields(schema)])
 
 

@@ -11,14 +11,13 @@ import dataclasses
 import difflib
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import numpy as np
 
-from builder import build, bylines, corpus, locations, rules, schema, screens, workers
+from builder import corpus, locations, rules, schema, screens, workers
 from builder.catalog import RULES
 from builder.diagnostics import ERROR, WARNING, Diagnostic
 from builder.progress import Progress
@@ -29,6 +28,9 @@ from builder.sources import (
     read_markdown_text,
     to_markdown,
 )
+
+if TYPE_CHECKING:  # the reference validator is imported where a record is invalid
+    import jsonschema
 
 ID_PARTS = re.compile(r"^(?P<slug>.+)-(?P<date>\d{8})-(?P<page>[a-z0-9]+)-(?P<n>\d{2,})$")
 PAGE_LABEL = re.compile(r"^p(\d+)$")
@@ -525,11 +527,3 @@ def check_units(
         shown.close()
         report.diagnostics.extend(index.diagnostics())
     return report, outputs
-
-
-def to_record(data: dict[str, Any], names: Sequence[str] | None = None) -> dict[str, Any]:
-    """A validated record as the release has it (`build.plain`): fields in schema order (`names`),
-    absent ones left out, dates as text, and `authors` derived from `byline` when absent."""
-    if data.get("authors") is None and isinstance(data.get("byline"), str):
-        data = {**data, "authors": bylines.authors_of(data["byline"]) or None}
-    return build.plain(data, names)

@@ -25,7 +25,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchmarks import synth
-from builder import build, card, runs, schema, validate, workers
+from builder import build, card, runs, schema, workers
 from builder.config import BuildConfig, Config
 from builder.diff import describe, differing_keys
 from builder.release import build_release, diff_releases
@@ -83,7 +83,7 @@ def small_runs(monkeypatch: pytest.MonkeyPatch) -> None:
 def in_memory_rows(paths: list[Path]) -> list[dict[str, Any]]:
     """Every record read whole, normalised, sorted, as plain records (the former build.plan)."""
     records = [
-        validate.to_record(item.data)
+        build.to_record(item.data)
         for name in iter_article_files(paths)
         for item in iter_file(name)
         if isinstance(item, Source)
