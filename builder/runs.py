@@ -153,7 +153,7 @@ def stage(
         work = functools.partial(
             stage_unit, folder=folder, batch_bytes=batch_bytes(len(units)), key_rows=key_rows(len(units))
         )
-        report, outputs = validate.check_units(units, work, jobs, progress)
+        report, outputs = validate.check_units(units, work, jobs, progress, meanwhile=import_pandas)
         give_back_memory()
         runs = [run for run in outputs if run is not None]
         if report.errors:
@@ -171,6 +171,14 @@ def remove_files(paths: Sequence[str]) -> None:
     for path in paths:
         with suppress(FileNotFoundError):
             os.unlink(path)
+
+
+def import_pandas() -> None:
+    """pyarrow imports pandas, where it is installed, at its first conversion of Python values
+    in a process (a fifth of a second); the build's comparison with the last release makes one,
+    and the card's `datasets` needs it. This process imports it while the workers stage."""
+    with suppress(ImportError):
+        import pandas  # noqa: F401
 
 
 def give_back_memory() -> None:
@@ -219,31 +227,57 @@ def sorted_unit(unit: validate.Unit) -> validate.UnitResult:
     return result
 
 
+KEYS = pa.schema(
+    [
+        ("date", pa.string()),
+        ("page", pa.int64()),
+        ("id", pa.string()),
+        ("size", pa.int64()),
+        ("digest", pa.binary(16)),
+    ]
+)
+
+
 def run_tables(records: list[dict[str, Any]]) -> tuple[pa.Table, pa.Table]:
     """Sort plain records (`build.plain`); return their keys (date, page, id, JSONL size and
-    digest) and their JSONL lines, as two tables in that order."""
+    digest) and their JSONL lines, as two tables in that order.
+
+    The arrays are made from buffers, not converted from lists: pyarrow's first conversion of
+    Python values in a process imports pandas, a fifth of a second in each staging worker.
+    """
     records.sort(key=build.sort_key)
     encoded = [plain_jsonl_bytes(r) for r in records]
-    keys = pa.table(
-        {
-            "date": [str(r["date"]) for r in records],
-            "page": pa.array([r.get("page") for r in records], pa.int64()),
-            "id": [r["id"] for r in records],
-            "size": pa.array([len(line) + 1 for line in encoded], pa.int64()),
-            "digest": pa.array([line_digest(line) for line in encoded], pa.binary(16)),
-        }
+    digests = b"".join([line_digest(line) for line in encoded])
+    keys = pa.Table.from_arrays(
+        [
+            lines_array([str(r["date"]).encode("utf-8") for r in records]),
+            int64_array([r.get("page") for r in records]),
+            lines_array([r["id"].encode("utf-8") for r in records]),
+            int64_array([len(line) + 1 for line in encoded]),
+            pa.Array.from_buffers(pa.binary(16), len(encoded), [None, pa.py_buffer(digests)]),
+        ],
+        schema=KEYS,
     )
-    rows = pa.table({build.LINE_COLUMN: lines_array(encoded)})
+    rows = pa.Table.from_arrays([lines_array(encoded)], names=[build.LINE_COLUMN])
     return keys, rows
+
+
+def int64_array(values: list[int | None]) -> pa.Array:
+    """Integers, some perhaps None, as an Arrow int64 array made from its buffers."""
+    missing = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
+    data = np.array([0 if v is None else v for v in values], dtype=np.int64)
+    nulls = int(missing.sum())
+    validity = pa.py_buffer(np.packbits(~missing, bitorder="little")) if nulls else None
+    return pa.Array.from_buffers(pa.int64(), len(values), [validity, pa.py_buffer(data)], null_count=nulls)
 
 
 OFFSET_LIMIT = 2**31  # bytes a string array's 32-bit offsets can address
 
 
 def lines_array(lines: list[bytes]) -> pa.Array:
-    """UTF-8 lines (orjson's) as an Arrow string array, made from one joined buffer and the
-    offsets without checking each line again; past 2 GiB, where 32-bit offsets end, pyarrow
-    makes (and checks) the array itself."""
+    """UTF-8 texts (orjson's lines, or keys) as an Arrow string array, made from one joined
+    buffer and the offsets without checking each text again; past 2 GiB, where 32-bit offsets
+    end, pyarrow makes (and checks) the array itself."""
     offsets = np.zeros(len(lines) + 1, dtype=np.int64)
     np.cumsum([len(line) for line in lines], out=offsets[1:])
     if offsets[-1] >= OFFSET_LIMIT:

@@ -473,10 +473,14 @@ def default_jobs(units: list[Unit]) -> int:
 
 
 def run_units(
-    units: list[Unit], jobs: int, work: Callable[[Unit], UnitResult] = check_unit
+    units: list[Unit],
+    jobs: int,
+    work: Callable[[Unit], UnitResult] = check_unit,
+    meanwhile: Callable[[], object] | None = None,
 ) -> Iterator[UnitResult]:
-    """Results in unit order, whatever the number of worker processes."""
-    return workers.imap(work, units, jobs)
+    """Results in unit order, whatever the number of worker processes (`meanwhile`: see
+    `workers.imap`)."""
+    return workers.imap(work, units, jobs, meanwhile)
 
 
 def unit_bytes(unit: Unit) -> int:
@@ -507,12 +511,14 @@ def check_units(
     work: Callable[[Unit], UnitResult] = check_unit,
     jobs: int | None = None,
     progress: bool | None = None,
+    meanwhile: Callable[[], object] | None = None,
 ) -> tuple[Report, list[Any]]:
     """Run `work` (check_unit, or a caller's function around it) over the units, then the
-    corpus checks; return the report and each unit's `output`, in unit order."""
+    corpus checks; return the report and each unit's `output`, in unit order. `meanwhile` is
+    what this process does while the workers start (`workers.imap`)."""
     report = Report()
     outputs = []
-    results = run_units(units, jobs if jobs is not None else default_jobs(units), work)
+    results = run_units(units, jobs if jobs is not None else default_jobs(units), work, meanwhile)
     shown = Progress(sum(map(unit_bytes, units)), enabled=progress)
     offsets = LineOffsets()
     with corpus.CorpusIndex() as index:

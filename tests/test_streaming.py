@@ -12,6 +12,8 @@ import functools
 import hashlib
 import json
 import random
+import subprocess
+import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -399,3 +401,38 @@ def test_the_merge_puts_every_row_in_key_then_run_order(
         order, sizes = runs.merge(written)
     assert order.tolist() == [index for _, index, _, _ in expected]
     assert sizes.tolist() == [size for _, _, _, size in expected]
+
+
+def test_run_tables_are_the_tables_pyarrow_converts_and_need_no_pandas(tmp_path: Path) -> None:
+    """The run's tables, made from buffers, equal pyarrow's conversion of the same lists; and
+    staging a unit in a fresh process imports no pandas (pyarrow's conversions would)."""
+    records = [build.to_record(rec) for rec, _ in synth.generate(40, seed=3)]
+    for r in records[::3]:
+        r.pop("page", None)
+    random.Random(0).shuffle(records)
+    keys, rows = runs.run_tables(list(records))
+    ordered = sorted(records, key=build.sort_key)
+    lines = [runs.plain_jsonl_bytes(r) for r in ordered]
+    expected = pa.table(
+        {
+            "date": [r["date"] for r in ordered],
+            "page": pa.array([r.get("page") for r in ordered], pa.int64()),
+            "id": [r["id"] for r in ordered],
+            "size": pa.array([len(line) + 1 for line in lines], pa.int64()),
+            "digest": pa.array([runs.line_digest(line) for line in lines], pa.binary(16)),
+        }
+    )
+    assert keys.equals(expected) and keys.column("page").null_count == 14
+    assert rows.column(build.LINE_COLUMN).to_pylist() == [line.decode("utf-8") for line in lines]
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_bytes(b"".join(line + b"\n" for line in lines))
+    script = (
+        "import sys, tempfile\n"
+        "from builder import runs, validate\n"
+        f"unit = validate.plan_units([{str(corpus)!r}])[0]\n"
+        "result = runs.stage_unit(unit, tempfile.mkdtemp(), 1 << 20)\n"
+        "assert result.output is not None and result.output.count == 40\n"
+        "print('pandas' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert (done.returncode, done.stdout.strip()) == (0, "False"), done.stderr
