@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -182,10 +183,20 @@ def write_shard(
 
 
 def flush(path: Path) -> None:
-    """Write a file's data through to the disk (`release.sync` does it again for every file of a
-    release before it is renamed into place; a file flushed here costs it nothing)."""
+    """Write a file's data through to the disk (`release.sync` does it for every file of a
+    release before it is renamed into place)."""
     with path.open("rb") as f:
         os.fsync(f.fileno())
+
+
+def flush_soon(paths: Sequence[Path]) -> threading.Thread:
+    """Start writing files through to the disk in a thread, and go on: a shard writer starts
+    its next shard while the disk takes the last one. `release.sync` waits for the disk before
+    the release is renamed into place, as it flushes every file again (a file already flushed
+    costs it nothing)."""
+    thread = threading.Thread(target=lambda: [flush(p) for p in paths], name="newsset-flush", daemon=True)
+    thread.start()
+    return thread
 
 
 def string_array(lines: Lines) -> pa.Array:

@@ -515,9 +515,8 @@ def write_counted_shard(
 
     parquet, jsonl = (folder / build.shard_name(index, count, suffix) for suffix in ("parquet", "jsonl"))
     build.write_shard(groups, parquet, jsonl, settings, observe)
-    for path in (parquet, jsonl):  # on disk now, while the other writers work, not all at the end
-        build.flush(path)
     tally.files = [build.file_facts(parquet, *card.arrow_size(parquet, measured)), build.file_facts(jsonl)]
+    build.flush_soon([parquet, jsonl])  # to the disk while the writers go on, not all at the end
     return tally
 
 

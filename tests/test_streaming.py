@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import os
 import random
 import subprocess
 import sys
@@ -323,7 +324,7 @@ def test_the_runs_go_once_the_shards_are_written_and_the_shards_are_flushed(
     corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     flushed: list[str] = []
-    monkeypatch.setattr(build, "flush", lambda path: flushed.append(path.name))
+    monkeypatch.setattr(build, "flush_soon", lambda paths: flushed.extend(p.name for p in paths))
     waited: list[int] = []
     with runs.stage([corpus], jobs=1) as staged:
         files = [Path(p) for run in staged.runs for p in (run.rows, run.keys)]
@@ -436,3 +437,16 @@ def test_run_tables_are_the_tables_pyarrow_converts_and_need_no_pandas(tmp_path:
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert (done.returncode, done.stdout.strip()) == (0, "False"), done.stderr
+
+
+def test_flush_soon_writes_the_files_through_in_a_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[int] = []
+    monkeypatch.setattr(build.os, "fsync", lambda fd: synced.append(os.fstat(fd).st_size))
+    paths = [tmp_path / "a", tmp_path / "b"]
+    for n, path in enumerate(paths):
+        path.write_bytes(b"x" * (n + 1))
+    thread = build.flush_soon(paths)
+    thread.join(timeout=10)
+    assert not thread.is_alive() and thread.daemon and synced == [1, 2]
