@@ -8,6 +8,7 @@ and compares.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import math
 from collections import Counter
@@ -127,29 +128,53 @@ SCAN_BATCH = 131_072  # rows per batch of the dataset scanner that pq.read_table
 
 
 def preload() -> None:
-    """Import what the plots and the metadata need (matplotlib, `datasets`: a second of
-    imports), while the shard writers work, rather than after them."""
+    """Import what the plots need (matplotlib, half a second of imports) while the shard writers
+    work, rather than after them."""
     plots.preload()
-    import datasets.info  # noqa: F401
 
 
 def dataset_info(info: DataInfo, schema_doc: dict[str, Any]) -> dict[str, Any]:
-    """The `dataset_info` block as `datasets` writes it: features, splits, sizes."""
-    import datasets
-    from datasets.info import DatasetInfosDict
+    """The `dataset_info` block as `datasets` writes it (`DatasetInfosDict.to_dataset_card_data`):
+    features, splits, sizes. Written here from the Arrow schema, in the form of the `datasets`
+    named in `built_with`, which the test suite holds it to, so that a build does not import
+    `datasets` (a second of imports, and of tearing them down at exit)."""
+    return {
+        "features": features_yaml(schema.arrow_schema(schema_doc)),
+        "splits": [{"name": build.SPLIT, "num_bytes": info.num_bytes, "num_examples": info.num_examples}],
+        "download_size": info.download_size,
+        "dataset_size": info.num_bytes,
+    }
 
-    split = datasets.SplitInfo(name=build.SPLIT, num_bytes=info.num_bytes, num_examples=info.num_examples)
-    splits = datasets.SplitDict()
-    splits.add(split)
-    ds_info = datasets.DatasetInfo(
-        features=schema.features(schema_doc),
-        splits=splits,
-        download_size=info.download_size,
-        dataset_size=info.num_bytes,
-    )
-    card_data: dict[str, Any] = {}
-    DatasetInfosDict({"default": ds_info}).to_dataset_card_data(card_data)
-    return card_data["dataset_info"]
+
+# The `datasets` dtype of each Arrow type that `schema.arrow_type` gives.
+DTYPES = {
+    pa.string(): "string",
+    pa.date32(): "date32",
+    pa.int32(): "int32",
+    pa.float64(): "float64",
+    pa.bool_(): "bool",
+}
+
+
+def features_yaml(arrow_schema: pa.Schema) -> list[dict[str, Any]]:
+    """The `features` list of the card's YAML: what `datasets.Features.from_arrow_schema(...)`
+    writes there (`Features._to_yaml_list`)."""
+    return [{"name": f.name, **feature_yaml(f.type)} for f in arrow_schema]
+
+
+def feature_yaml(arrow_type: pa.DataType) -> dict[str, Any]:
+    """One feature: {"dtype": ...}, {"struct": [fields]}, or {"list": ...}, where a list of a
+    plain value or of a struct is written shorter, as `datasets` does."""
+    if pa.types.is_struct(arrow_type):
+        return {"struct": [{"name": f.name, **feature_yaml(f.type)} for f in arrow_type]}
+    if pa.types.is_list(arrow_type):
+        inner: Any = feature_yaml(arrow_type.value_type)
+        if list(inner) in (["dtype"], ["struct"]):
+            inner = next(iter(inner.values()))
+        return {"list": inner}
+    if arrow_type not in DTYPES:
+        raise ValueError(f"no datasets dtype for the Arrow type {arrow_type}")
+    return {"dtype": DTYPES[arrow_type]}
 
 
 def data_metadata(version: str, info: DataInfo, schema_doc: dict[str, Any]) -> dict[str, Any]:
@@ -186,15 +211,15 @@ def metadata(
 
 
 def toolchain() -> dict[str, str]:
-    """The versions that decide the bytes of the Parquet files, the card's features block and
-    the plots (matplotlib draws them, Pillow compresses the PNG)."""
-    import datasets
+    """The versions that decide the bytes of the Parquet files, the card's features block (in the
+    form of this `datasets`, `dataset_info`) and the plots (matplotlib draws them, Pillow
+    compresses the PNG)."""
     import matplotlib
     import PIL
 
     return {
         "pyarrow": pa.__version__,
-        "datasets": datasets.__version__,
+        "datasets": importlib.metadata.version("datasets"),
         "matplotlib": matplotlib.__version__,
         "pillow": PIL.__version__,
     }

@@ -13,6 +13,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from builder import bylines, card, schema
 from builder.config import load_config
@@ -222,3 +224,47 @@ def test_a_misspelt_config_key_is_a_usage_error(project):
     assert result.exit_code == 2
     assert f"{project.config}: [dataset] unknown key 'nmae'" in result.output
     assert not project.out.exists()
+
+
+# Arrow types of every shape `schema.arrow_type` gives: the plain values, lists and structs of them.
+PLAIN_TYPES = st.sampled_from([pa.string(), pa.date32(), pa.int32(), pa.float64(), pa.bool_()])
+FIELD_NAMES = st.sampled_from(["a", "name", "role", "x", "list", "dtype"])
+arrow_types = st.recursive(
+    PLAIN_TYPES,
+    lambda inner: st.one_of(
+        inner.map(pa.list_),
+        st.lists(st.tuples(FIELD_NAMES, inner), min_size=1, max_size=3, unique_by=lambda f: f[0]).map(
+            pa.struct
+        ),
+    ),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(FIELD_NAMES, arrow_types), min_size=1, max_size=4, unique_by=lambda f: f[0]))
+def test_the_features_block_is_the_one_datasets_writes(fields: list[tuple[str, pa.DataType]]) -> None:
+    """The card writes `dataset_info.features` itself, without importing `datasets`: for any
+    schema of the types the JSON Schema maps to, it is what `datasets` writes, order included."""
+    import datasets
+
+    arrow_schema = pa.schema(fields)
+    expected = datasets.Features.from_arrow_schema(arrow_schema)._to_yaml_list()
+    assert json.dumps(card.features_yaml(arrow_schema)) == json.dumps(expected)
+
+
+def test_the_dataset_info_block_is_the_one_datasets_writes() -> None:
+    import datasets
+    from datasets.info import DatasetInfosDict
+
+    info = card.DataInfo(
+        parquet=["data/x.parquet"], jsonl=[], num_examples=7, num_bytes=1234, download_size=999
+    )
+    splits = datasets.SplitDict()
+    splits.add(datasets.SplitInfo(name="train", num_bytes=1234, num_examples=7))
+    given_info = datasets.DatasetInfo(
+        features=schema.features(), splits=splits, download_size=999, dataset_size=1234
+    )
+    expected: dict[str, Any] = {}
+    DatasetInfosDict({"default": given_info}).to_dataset_card_data(expected)
+    assert json.dumps(card.dataset_info(info, schema.load())) == json.dumps(expected["dataset_info"])
