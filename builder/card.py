@@ -372,8 +372,8 @@ class Stats:
     example: dict[str, Any]
     files: tuple[build.FileFacts, ...] = ()  # what the shards' writers measured of their files
 
-    def write_plots(self, folder: Path) -> list[str]:
-        return plots.write_plots(folder, self.per_month, self.lengths, self.per_section)
+    def write_plots(self, folder: Path, jobs: int = 1) -> list[str]:
+        return plots.write_plots(folder, self.per_month, self.lengths, self.per_section, jobs)
 
 
 class Tally:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from builder import workers
 from builder.layout import PLOTS_DIR
 
 MONTHS_FILE = f"{PLOTS_DIR}/articles-per-month.png"
@@ -33,17 +34,30 @@ def write_plots(
     per_month: Sequence[tuple[str, int]],
     lengths: Sequence[int],
     per_section: Sequence[tuple[str, int]],
+    jobs: int = 1,
 ) -> list[str]:
-    """Draw the three plots into `folder` and return their paths relative to it."""
+    """Draw the three plots into `folder` and return their paths relative to it; in `jobs`
+    processes (each plot is drawn on its own, so the bytes do not depend on it)."""
+    (folder / PLOTS_DIR).mkdir(parents=True, exist_ok=True)
+    todo = [
+        (folder / MONTHS_FILE, per_month),
+        (folder / LENGTHS_FILE, lengths),
+        (folder / SECTIONS_FILE, per_section),
+    ]
+    for _ in workers.imap(draw_named, todo, min(jobs, len(todo))):
+        pass
+    return [MONTHS_FILE, LENGTHS_FILE, SECTIONS_FILE]
+
+
+def draw_named(job: tuple[Path, Any]) -> None:
+    """Draw the plot a path names (MONTHS_FILE, LENGTHS_FILE or SECTIONS_FILE) from its data."""
     import matplotlib
 
+    path, data = job
+    plot = PLOTTERS[path.name]
     matplotlib.use("Agg", force=True)
-    (folder / PLOTS_DIR).mkdir(parents=True, exist_ok=True)
     with matplotlib.rc_context(matplotlib.rcParamsDefault):
-        draw(folder / MONTHS_FILE, lambda ax, font: months_plot(ax, font, per_month))
-        draw(folder / LENGTHS_FILE, lambda ax, font: lengths_plot(ax, font, lengths))
-        draw(folder / SECTIONS_FILE, lambda ax, font: sections_plot(ax, font, per_section))
-    return [MONTHS_FILE, LENGTHS_FILE, SECTIONS_FILE]
+        draw(path, lambda ax, font: plot(ax, font, data))
 
 
 def preload() -> None:
@@ -118,3 +132,11 @@ def integer_axis(axis: Any) -> None:
     from matplotlib.ticker import MaxNLocator
 
     axis.set_major_locator(MaxNLocator(integer=True))
+
+
+# Each plot by its file's name.
+PLOTTERS = {
+    Path(MONTHS_FILE).name: months_plot,
+    Path(LENGTHS_FILE).name: lengths_plot,
+    Path(SECTIONS_FILE).name: sections_plot,
+}

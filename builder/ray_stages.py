@@ -336,6 +336,12 @@ class Sorted:
         first, last = (self.block(i, ["date"]).column("date") for i in (full[0], full[-1]))
         return first[0].as_py(), last[-1].as_py()
 
+    def drop_runs(self) -> None:
+        """The sorted blocks are no longer needed once the shards are written: let Ray free
+        them (they are references into its object store)."""
+        self.blocks = []
+        self.block_rows = []
+
     def digests(self) -> pa.Table:
         """Ids and digests, a block at a time (40 bytes or so a record come to the driver)."""
         parts, at = [DIGESTS.empty_table()], 0

@@ -103,11 +103,8 @@ class Staged:
         progress: bool | None = None,
         meanwhile: Callable[[], object] | None = None,
     ) -> card.Stats:
-        """The Parquet and JSONL shards of the release, merged from the runs (`write_data`);
-        the runs are then removed, in the background (`drop_runs`)."""
-        stats = write_data(self.runs, data_dir, settings, jobs, progress, meanwhile)
-        self.drop_runs()
-        return stats
+        """The Parquet and JSONL shards of the release, merged from the runs (`write_data`)."""
+        return write_data(self.runs, data_dir, settings, jobs, progress, meanwhile)
 
     def drop_runs(self) -> None:
         """Remove the run files in a thread, while the build goes on with the card: a

@@ -268,3 +268,18 @@ def test_the_dataset_info_block_is_the_one_datasets_writes() -> None:
     expected: dict[str, Any] = {}
     DatasetInfosDict({"default": given_info}).to_dataset_card_data(expected)
     assert json.dumps(card.dataset_info(info, schema.load())) == json.dumps(expected["dataset_info"])
+
+
+def test_the_plots_are_the_same_bytes_drawn_in_one_process_or_several(tmp_path: Path) -> None:
+    from builder import plots
+
+    per_month = [(f"2020-{m:02d}", m * 3) for m in range(1, 13)]
+    lengths = list(range(100, 2100, 7))
+    per_section = [("要闻", 9), ("综合", 4), ("社会", 4)]
+    drawn = {}
+    for jobs in (1, 2):
+        folder = tmp_path / f"jobs-{jobs}"
+        names = plots.write_plots(folder, per_month, lengths, per_section, jobs=jobs)
+        drawn[jobs] = {name: (folder / name).read_bytes() for name in names}
+    assert len(drawn[1]) == 3 and all(data.startswith(b"\x89PNG") for data in drawn[1].values())
+    assert drawn[1] == drawn[2]

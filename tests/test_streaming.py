@@ -320,7 +320,7 @@ def test_a_runs_lines_are_the_same_array_either_way(monkeypatch: pytest.MonkeyPa
     assert joined.to_pylist() == ['{"a":"今"}', "", '{"b":1}']
 
 
-def test_the_runs_go_once_the_shards_are_written_and_the_shards_are_flushed(
+def test_the_runs_go_when_dropped_and_the_shards_are_flushed(
     corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     flushed: list[str] = []
@@ -330,6 +330,8 @@ def test_the_runs_go_once_the_shards_are_written_and_the_shards_are_flushed(
         files = [Path(p) for run in staged.runs for p in (run.rows, run.keys)]
         assert files and all(p.exists() for p in files)
         staged.write_data(tmp_path / "data", SETTINGS, meanwhile=lambda: waited.append(len(flushed)))
+        assert all(p.exists() for p in files)
+        staged.drop_runs()
         assert staged.runs == [] and staged.removing is not None
     assert not any(p.exists() for p in files)  # removed by the time the stage is left
     written = sorted(p.name for p in (tmp_path / "data").iterdir())
