@@ -1,6 +1,7 @@
 /* builder._scan: the batch screens and near-duplicate sketches of builder/screens.py in one
  * pass over each text (`scan`), and the screen of the other rules, rules.others_may_report,
- * for a batch of records (`others`), and the corpus checks' text hashes (`hashes`), in C.
+ * for a batch of records (`others`), the corpus checks' text hashes (`hashes`), and where a
+ * JSONL line holds a string value as orjson writes it (`string_value`), in C.
  *
  * builder/screens.py and builder/rules.py hold the definitions (the numpy and Python code,
  * which the test suite compares this module against); this is the same computation, text by
@@ -511,6 +512,117 @@ static PyObject *others(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* --- runs.body_fragment: a string value of a JSONL line, as orjson would write it --------- */
+
+static Py_ssize_t skip_blank(const unsigned char *s, Py_ssize_t i, Py_ssize_t n)
+{
+    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) i++;
+    return i;
+}
+
+/* The end (past the closing quote) of the JSON string that starts at s[i] == '"'; -1 if it
+ * does not end. With `plain`, it is set to 0 where an escape is not the one orjson writes:
+ * orjson escapes only '"', '\\' and U+0000..U+001F, those as \b \t \n \f \r or else as \u00xx
+ * in lowercase hex, and writes every other character as its UTF-8. `escaped` counts escapes. */
+static Py_ssize_t skip_string(const unsigned char *s, Py_ssize_t i, Py_ssize_t n, int *plain, int *escaped)
+{
+    for (i++; i < n;) {
+        /* the next quote, and the next backslash before it: memchr runs through the text */
+        const unsigned char *quote = memchr(s + i, '"', (size_t)(n - i));
+        Py_ssize_t stop = quote ? quote - s : n;
+        const unsigned char *slash = memchr(s + i, '\\', (size_t)(stop - i));
+        if (slash == NULL) return quote ? stop + 1 : -1;
+        i = slash - s;
+        if (escaped) (*escaped)++;
+        if (i + 1 >= n) return -1;
+        unsigned char e = s[i + 1];
+        if (e == 'u') {
+            if (i + 5 >= n) return -1;
+            if (plain) {
+                const unsigned char *h = s + i + 2;
+                int low = (h[3] >= '0' && h[3] <= '9') ? h[3] - '0' : (h[3] >= 'a' && h[3] <= 'f') ? h[3] - 'a' + 10 : -1;
+                int value = (h[0] == '0' && h[1] == '0' && (h[2] == '0' || h[2] == '1') && low >= 0) ? (h[2] - '0') * 16 + low : -1;
+                if (value < 0 || value == 8 || value == 9 || value == 10 || value == 12 || value == 13) *plain = 0;
+            }
+            i += 6;
+        } else {
+            if (plain && e == '/') *plain = 0;
+            i += 2;
+        }
+    }
+    return -1;
+}
+
+/* The end of the JSON value that starts at s[i] (a string, an object, an array, or a number or
+ * literal), -1 if it does not end. */
+static Py_ssize_t skip_value(const unsigned char *s, Py_ssize_t i, Py_ssize_t n)
+{
+    if (i >= n) return -1;
+    if (s[i] == '"') return skip_string(s, i, n, NULL, NULL);
+    if (s[i] == '{' || s[i] == '[') {
+        Py_ssize_t depth = 0;
+        while (i < n) {
+            unsigned char c = s[i];
+            if (c == '"') {
+                i = skip_string(s, i, n, NULL, NULL);
+                if (i < 0) return -1;
+                continue;
+            }
+            if (c == '{' || c == '[') depth++;
+            else if (c == '}' || c == ']') {
+                if (--depth == 0) return i + 1;
+            }
+            i++;
+        }
+        return -1;
+    }
+    while (i < n && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r') i++;
+    return i;
+}
+
+static PyObject *string_value(PyObject *self, PyObject *args)
+{
+    Py_buffer line, key;
+    if (!PyArg_ParseTuple(args, "y*y*", &line, &key)) return NULL;
+    const unsigned char *s = (const unsigned char *)line.buf;
+    Py_ssize_t n = line.len, i = skip_blank(s, 0, n), found_start = -1, found_end = -1;
+    int ok = i < n && s[i] == '{', plain = 1, seen = 0;
+    for (i++; ok;) {
+        i = skip_blank(s, i, n);
+        if (i < n && s[i] == '}') break;
+        if (i >= n || s[i] != '"') { ok = 0; break; }
+        int key_escapes = 0;
+        Py_ssize_t key_end = skip_string(s, i, n, NULL, &key_escapes);
+        if (key_end < 0 || key_escapes) { ok = 0; break; } /* an escaped key could be this one */
+        int is_key = key_end - i - 2 == key.len && memcmp(s + i + 1, key.buf, key.len) == 0;
+        i = skip_blank(s, key_end, n);
+        if (i >= n || s[i] != ':') { ok = 0; break; }
+        i = skip_blank(s, i + 1, n);
+        if (is_key) {
+            if (seen++ || i >= n || s[i] != '"') { ok = 0; break; } /* twice, or not a string */
+            found_start = i;
+            i = found_end = skip_string(s, i, n, &plain, NULL);
+        } else {
+            i = skip_value(s, i, n);
+        }
+        if (i < 0) { ok = 0; break; }
+        i = skip_blank(s, i, n);
+        if (i < n && s[i] == ',') { i++; continue; }
+        if (i < n && s[i] == '}') break;
+        ok = 0;
+    }
+    PyBuffer_Release(&line);
+    PyBuffer_Release(&key);
+    if (!ok || !seen || !plain) Py_RETURN_NONE;
+    return Py_BuildValue("(nn)", found_start, found_end);
+}
+
+PyDoc_STRVAR(string_value_doc,
+"string_value(line, key) -> (start, end) | None\n\n"
+"Where the string value of `key` is in the JSON object of a line, quotes included, when the\n"
+"object has that key once, unescaped, and the value is written as orjson writes that string;\n"
+"None otherwise.");
+
 /* --- corpus.text_hashes: each text's hash, from where Python keeps its characters -------- */
 
 /* A string's characters as Python stores them (one, two or four bytes each, in the narrowest
@@ -562,6 +674,7 @@ static PyMethodDef methods[] = {
     {"scan", scan, METH_VARARGS, scan_doc},
     {"others", others, METH_VARARGS, others_doc},
     {"hashes", hashes, METH_VARARGS, hashes_doc},
+    {"string_value", string_value, METH_VARARGS, string_value_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -32,9 +32,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 import pyarrow as pa
 
-from builder import build, card, schema, validate, workers
+from builder import build, card, schema, screens, validate, workers
 from builder.config import BuildConfig
 from builder.diff import DIGESTS, line_digest
 from builder.progress import Progress
@@ -216,7 +217,11 @@ def sorted_unit(unit: validate.Unit) -> validate.UnitResult:
 
     def keep(src: Any, found: list[Any]) -> None:
         if not any(d.severity == validate.ERROR for d in found):
-            records.append(build.to_record(src.data, names))
+            record = build.to_record(src.data, names)
+            fragment = body_fragment(src)
+            if fragment is not None and "body" in record:
+                record["body"] = fragment
+            records.append(record)
 
     with workers.fewer_collections():
         result = validate.check_unit(unit, keep)
@@ -233,6 +238,17 @@ KEYS = pa.schema(
         ("digest", pa.binary(16)),
     ]
 )
+
+
+def body_fragment(src: Any) -> orjson.Fragment | None:
+    """A JSONL record's body as its line writes it, to be written out as it is, where that is
+    exactly what orjson writes for the body (`_scan.string_value`): its line is then made
+    without encoding the body to UTF-8 again, which orjson would do (and keep, a second copy of
+    the body) at a third of the record's staging time. None otherwise, or without the C part."""
+    if src.raw is None or src.format != "jsonl" or not screens.native():
+        return None
+    span = screens.compiled().string_value(src.raw, b"body")
+    return None if span is None else orjson.Fragment(bytes(src.raw[span[0] : span[1]]))
 
 
 def run_tables(records: list[dict[str, Any]]) -> tuple[pa.Table, pa.Table]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import unicodedata
 from pathlib import Path
 
 import numpy as np
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,6 +17,8 @@ from benchmarks import synth
 from builder import bylines, corpus, neardup, rules, screens, validate
 from builder.sources import Source, read_path
 from tests.conftest import REPO, valid_record
+
+_scan = screens._scan
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # Characters every rule looks at: CJK, spaces of three kinds, marks of both widths, brackets,
@@ -382,3 +386,82 @@ def test_text_hash_tells_strings_apart_by_value_not_by_how_they_were_made(a: str
     assert corpus.text_hash(rebuilt) == corpus.text_hash(a)
     if a != b:
         assert corpus.stored(a) != corpus.stored(b)
+
+
+# Bodies with every character JSON writers treat differently: quotes, backslashes, controls,
+# DEL, the line separators JavaScript minds, a slash, CJK and an astral character.
+JSON_TRICKY = st.text(
+    alphabet=st.sampled_from(
+        [
+            '"',
+            "\\",
+            "/",
+            "\n",
+            "\t",
+            "\x00",
+            "\x08",
+            "\x0b",
+            "\x1f",
+            "\x7f",
+            "\u2028",
+            "a",
+            "中",
+            "\U0001f600",
+        ]
+    ),
+    max_size=30,
+)
+WRITERS = {
+    "orjson": orjson.dumps,
+    "json, compact": lambda r: json.dumps(r, ensure_ascii=False, separators=(",", ":")).encode(),
+    "json, spaced": lambda r: json.dumps(r, ensure_ascii=False).encode(),
+    "json, ASCII": lambda r: json.dumps(r).encode(),
+    "slashes escaped": lambda r: orjson.dumps(r).replace(b"/", b"\\/"),
+}
+
+
+@needs_c
+@SETTINGS
+@given(
+    body=JSON_TRICKY,
+    other=JSON_TRICKY,
+    writer=st.sampled_from(sorted(WRITERS)),
+    nested=st.booleans(),
+    body_first=st.booleans(),
+)
+def test_a_body_taken_from_its_line_is_written_as_orjson_writes_it(
+    body: str, other: str, writer: str, nested: bool, body_first: bool
+) -> None:
+    """Where `_scan.string_value` finds the body on a line, the line's bytes for it are what
+    orjson writes for the body, so a release line made with them is the same bytes; on a line
+    orjson wrote, it always finds it."""
+    record: dict[str, object] = {"id": "x-1", "headline": other}
+    if nested:
+        record["authors"] = [{"body": other, "name": "王强"}]
+    record = {"body": body, **record} if body_first else {**record, "body": body}
+    line = WRITERS[writer](record)
+    span = _scan.string_value(line, b"body")
+    if writer == "orjson":
+        assert span is not None
+    if span is not None:
+        token = line[span[0] : span[1]]
+        assert orjson.loads(token) == body
+        assert orjson.dumps({**record, "body": orjson.Fragment(token)}) == orjson.dumps(record)
+
+
+@needs_c
+def test_a_body_written_twice_or_not_as_a_plain_string_is_not_taken() -> None:
+    for line in (
+        b'{"body":"a","body":"b"}',
+        b'{"body":1}',
+        b'{"b\\u006fdy":"a","body":"b"}',
+        b'{"body":"\\u4e2d"}',
+        b'{"body":"\\u000A"}',
+        b'{"body":"\\u000a"}',
+        b'["body","a"]',
+        b'{"body":"a"',
+    ):
+        assert _scan.string_value(line, b"body") is None, line
+    line = b' { "id" : [1, {"body": "x"}] , "body" : "\\u001f\\n" } '
+    start = line.index(b'"\\u001f')
+    assert _scan.string_value(line, b"body") == (start, start + len(b'"\\u001f\\n"'))
