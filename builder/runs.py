@@ -215,10 +215,12 @@ def sorted_unit(unit: validate.Unit) -> validate.UnitResult:
     names = schema.field_names()
     records: list[dict[str, Any]] = []
 
+    fragments = screens.native()
+
     def keep(src: Any, found: list[Any]) -> None:
-        if not any(d.severity == validate.ERROR for d in found):
+        if not (found and any(d.severity == validate.ERROR for d in found)):
             record = build.to_record(src.data, names)
-            fragment = body_fragment(src)
+            fragment = body_fragment(src) if fragments else None
             if fragment is not None and "body" in record:
                 record["body"] = fragment
             records.append(record)
@@ -244,8 +246,9 @@ def body_fragment(src: Any) -> orjson.Fragment | None:
     """A JSONL record's body as its line writes it, to be written out as it is, where that is
     exactly what orjson writes for the body (`_scan.string_value`): its line is then made
     without encoding the body to UTF-8 again, which orjson would do (and keep, a second copy of
-    the body) at a third of the record's staging time. None otherwise, or without the C part."""
-    if src.raw is None or src.format != "jsonl" or not screens.native():
+    the body) at a third of the record's staging time. None otherwise. Needs the C part
+    (`screens.native()`, which the caller asks once)."""
+    if src.raw is None or src.format != "jsonl":
         return None
     span = screens.compiled().string_value(src.raw, b"body")
     return None if span is None else orjson.Fragment(bytes(src.raw[span[0] : span[1]]))
