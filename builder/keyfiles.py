@@ -20,7 +20,9 @@ from builder.scratch import Scratch
 
 KEYS_PREFIX = "newsset-keys-"
 CHUNK_ROWS = 1 << 17  # rows read at a time
-PART_ROWS = 1 << 17  # rows sorted at a time, for keys spread evenly
+# Rows sorted at a time, for keys spread evenly: some 40 MB of keys, rows and sort order at the
+# end of a run, when the workers are gone; a corpus of up to a million records is one part.
+PART_ROWS = 1 << 20
 
 
 class KeyFiles:
