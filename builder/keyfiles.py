@@ -20,9 +20,9 @@ from builder.scratch import Scratch
 
 KEYS_PREFIX = "newsset-keys-"
 CHUNK_ROWS = 1 << 17  # rows read at a time
-# Rows sorted at a time, for keys spread evenly: some 40 MB of keys, rows and sort order at the
-# end of a run, when the workers are gone; a corpus of up to a million records is one part.
-PART_ROWS = 1 << 20
+# Rows sorted at a time, for keys spread evenly: some 10 MB of keys, rows and sort order at the
+# end of a run (a million rows would be 40 MB, which the process's peak would then show).
+PART_ROWS = 1 << 18
 
 
 class KeyFiles:

@@ -246,8 +246,8 @@ def body_fragment(src: Any) -> orjson.Fragment | None:
     """A JSONL record's body as its line writes it, to be written out as it is, where that is
     exactly what orjson writes for the body (`_scan.string_value`): its line is then made
     without encoding the body to UTF-8 again, which orjson would do (and keep, a second copy of
-    the body) at a third of the record's staging time. None otherwise. Needs the C part
-    (`screens.native()`, which the caller asks once)."""
+    the body): some 6 µs a record, a quarter of what staging adds to validating. None
+    otherwise. Needs the C part (`screens.native()`, which the caller asks once)."""
     if src.raw is None or src.format != "jsonl":
         return None
     span = screens.compiled().string_value(src.raw, b"body")
