@@ -535,10 +535,11 @@ def main() -> None:
     """Entry point: click handles usage errors (exit 2); an unexpected failure exits 2 too,
     with one line naming it instead of a traceback (NEWSSET_DEBUG=1 shows the traceback).
 
-    At exit, the objects left are moved out of the cyclic collector's reach (`gc.freeze`, the
-    last exit handler) before the interpreter's final collections: with pyarrow, pandas,
-    `datasets` and matplotlib loaded those take a third of a second, to free memory of a
-    process that is ending. Files are still closed and handlers still run.
+    At exit, the objects left are moved out of the cyclic collector's reach (`gc.freeze`,
+    registered first, so it runs after the exit handlers the command registers) before the
+    interpreter's final collections: with pyarrow, pandas and matplotlib loaded those take a
+    third of a second, to free memory of a process that is ending. Files are still closed and
+    handlers still run.
     """
     atexit.register(gc.freeze)
     try:
