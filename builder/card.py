@@ -127,12 +127,6 @@ def without_validity(array: pa.Array) -> pa.Array:
 SCAN_BATCH = 131_072  # rows per batch of the dataset scanner that pq.read_table reads with
 
 
-def preload() -> None:
-    """Import what the plots need (matplotlib, half a second of imports) while the shard writers
-    work, rather than after them."""
-    plots.preload()
-
-
 def dataset_info(info: DataInfo, schema_doc: dict[str, Any]) -> dict[str, Any]:
     """The `dataset_info` block as `datasets` writes it (`DatasetInfosDict.to_dataset_card_data`):
     features, splits, sizes. Written here from the Arrow schema, in the form of the `datasets`

@@ -61,7 +61,8 @@ def draw_named(job: tuple[Path, Any]) -> None:
 
 
 def preload() -> None:
-    """Import matplotlib and pyplot on the Agg backend, as `write_plots` will use them."""
+    """Import matplotlib and pyplot on the Agg backend, as `write_plots` will use them: half a
+    second of imports, which the build does while its shard writers work."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)

@@ -17,7 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from builder import build, card, croissant, datapackage, layout, runs, schema, versions
+from builder import build, card, croissant, datapackage, layout, plots, runs, schema, versions
 from builder.build import sha256
 from builder.config import Config
 from builder.diff import LEVELS, Changes, compare_sides, describe
@@ -238,7 +238,7 @@ def write_release(
     Data Package metadata, then the checksums."""
     folder.mkdir(parents=True)
     data_dir = folder / build.DATA_DIR
-    stats = todo.corpus.write_data(data_dir, config.build, jobs, progress, meanwhile=card.preload)
+    stats = todo.corpus.write_data(data_dir, config.build, jobs, progress, meanwhile=plots.preload)
     shutil.copyfile(schema.schema_path(), folder / SCHEMA_COPY)
     stats.write_plots(folder, jobs)  # forks: before the runs are removed by a thread
     todo.corpus.drop_runs()

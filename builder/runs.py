@@ -66,6 +66,10 @@ class Run:
     def count(self) -> int:
         return sum(self.batch_rows)
 
+    @property
+    def files(self) -> tuple[str, str]:
+        return self.rows, self.keys
+
 
 # --- the pass: validate and spill --------------------------------------------------------
 
@@ -111,7 +115,7 @@ class Staged:
         """Remove the run files in a thread, while the build goes on with the card: a
         gigabyte of runs takes the file system a quarter of a second to free. `stage` waits
         for it on the way out. The runs cannot be read after this."""
-        paths = [path for run in self.runs for path in (run.rows, run.keys)]
+        paths = [path for run in self.runs for path in run.files]
         self.runs = []
         self.removing = threading.Thread(target=remove_files, args=(paths,), name="newsset-drop-runs")
         self.removing.start()
@@ -155,7 +159,7 @@ def stage(
         give_back_memory()
         runs = [run for run in outputs if run is not None]
         if report.errors:
-            remove_files([path for run in runs for path in (run.rows, run.keys)])
+            remove_files([path for run in runs for path in run.files])
             runs = []
         staged = Staged(report, runs)
         try:

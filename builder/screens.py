@@ -178,6 +178,11 @@ def native() -> bool:
     return _scan is not None and os.environ.get("NEWSSET_SCREENS", "") != "numpy"
 
 
+def in_c(engine: str | None) -> bool:
+    """Does a screen asked for with `engine` ("c", "numpy", or None for the default) run in C?"""
+    return engine == "c" or (engine is None and native())
+
+
 class Screened(NamedTuple):
     """What `screen` found: for each text, the rules raised, and with `sketch` its near-duplicate
     sketch (`neardup.sketch_rows`)."""
@@ -194,7 +199,7 @@ def screen(
     implementation; by default C where it is built. Both give the same answer."""
     if not texts:
         return Screened([], np.empty((0, neardup.BINS), np.uint32) if sketch else None)
-    if engine == "c" or (engine is None and native()):
+    if in_c(engine):
         return scanned(texts, names, sketch)
     batch = Batch(texts)
     return Screened(as_sets(raised(batch, texts, names), len(texts)), batch.sketches() if sketch else None)
@@ -255,7 +260,7 @@ def field_flags(
     """For each record, the rules of FIELD_RULES that must run for its text fields `names`,
     screened as one text (`field_text`). Fields hold no newline; if one does, the flags only
     rise more often."""
-    if engine == "c" or (engine is None and native()):
+    if in_c(engine):
         return scanned(list(records), FIELD_RULES, False, names).flags if records else []
     return screen([field_text(data, names) for data in records], FIELD_RULES, engine="numpy").flags
 
