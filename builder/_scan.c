@@ -1,7 +1,9 @@
 /* builder._scan: the batch screens and near-duplicate sketches of builder/screens.py in one
  * pass over each text (`scan`), and the screen of the other rules, rules.others_may_report,
- * for a batch of records (`others`), the corpus checks' text hashes (`hashes`), and where a
- * JSONL line holds a string value as orjson writes it (`string_value`), in C.
+ * for a batch of records (`others`), the corpus checks' text hashes (`hashes`), and, for the
+ * build, where a JSONL line holds a string value as orjson writes it (`string_value`), a
+ * record's release line made from its input line (`release_line`) and the bodies of JSONL
+ * lines read apart from the rest (`split_string`), in C.
  *
  * builder/screens.py and builder/rules.py hold the definitions (the numpy and Python code,
  * which the test suite compares this module against); this is the same computation, text by
@@ -526,9 +528,11 @@ static Py_ssize_t skip_blank(const unsigned char *s, Py_ssize_t i, Py_ssize_t n)
  * in lowercase hex, and writes every other character as its UTF-8. `escaped` counts escapes. */
 static Py_ssize_t skip_string(const unsigned char *s, Py_ssize_t i, Py_ssize_t n, int *plain, int *escaped)
 {
+    const unsigned char *quote = NULL;
     for (i++; i < n;) {
-        /* the next quote, and the next backslash before it: memchr runs through the text */
-        const unsigned char *quote = memchr(s + i, '"', (size_t)(n - i));
+        /* the next quote, and the next backslash before it: memchr runs through the text; the
+         * quote is looked for again only when an escape has gone past it */
+        if (quote == NULL || quote < s + i) quote = memchr(s + i, '"', (size_t)(n - i));
         Py_ssize_t stop = quote ? quote - s : n;
         const unsigned char *slash = memchr(s + i, '\\', (size_t)(stop - i));
         if (slash == NULL) return quote ? stop + 1 : -1;
@@ -580,36 +584,82 @@ static Py_ssize_t skip_value(const unsigned char *s, Py_ssize_t i, Py_ssize_t n)
     return i;
 }
 
+/* A walk over the members of the JSON object of a line, for the functions below that look
+ * for keys at its top level. */
+typedef struct {
+    const unsigned char *s;
+    Py_ssize_t n, i;
+} Members;
+
+/* Start the walk: 0, or -1 where the line is not an object. */
+static int members_start(Members *m, const unsigned char *s, Py_ssize_t n)
+{
+    m->s = s;
+    m->n = n;
+    m->i = skip_blank(s, 0, n);
+    if (m->i >= n || s[m->i] != '{') return -1;
+    m->i++;
+    return 0;
+}
+
+/* The next member: its key's text (quotes excluded) at *key, *key_len bytes long, and where
+ * its value starts. 1 for a member, 0 past the last, -1 where the object is broken or the key
+ * has an escape (an escaped key could be any name). */
+static int members_next(Members *m, Py_ssize_t *key, Py_ssize_t *key_len, Py_ssize_t *value)
+{
+    const unsigned char *s = m->s;
+    Py_ssize_t n = m->n, i = skip_blank(s, m->i, n);
+    if (i < n && s[i] == '}') return 0;
+    if (i >= n || s[i] != '"') return -1;
+    int escapes = 0;
+    Py_ssize_t end = skip_string(s, i, n, NULL, &escapes);
+    if (end < 0 || escapes) return -1;
+    *key = i + 1;
+    *key_len = end - i - 2;
+    i = skip_blank(s, end, n);
+    if (i >= n || s[i] != ':') return -1;
+    *value = skip_blank(s, i + 1, n);
+    return 1;
+}
+
+/* Past a member's value, which ends at `end` (-1 if it does not end): 1 where another member
+ * follows (*comma is the comma before it), 0 at the object's end, -1 otherwise. */
+static int members_after(Members *m, Py_ssize_t end, Py_ssize_t *comma)
+{
+    if (end < 0) return -1;
+    Py_ssize_t i = skip_blank(m->s, end, m->n);
+    if (i < m->n && m->s[i] == ',') {
+        *comma = i;
+        m->i = i + 1;
+        return 1;
+    }
+    return (i < m->n && m->s[i] == '}') ? 0 : -1;
+}
+
 static PyObject *string_value(PyObject *self, PyObject *args)
 {
     Py_buffer line, key;
     if (!PyArg_ParseTuple(args, "y*y*", &line, &key)) return NULL;
     const unsigned char *s = (const unsigned char *)line.buf;
-    Py_ssize_t n = line.len, i = skip_blank(s, 0, n), found_start = -1, found_end = -1;
-    int ok = i < n && s[i] == '{', plain = 1, seen = 0;
-    for (i++; ok;) {
-        i = skip_blank(s, i, n);
-        if (i < n && s[i] == '}') break;
-        if (i >= n || s[i] != '"') { ok = 0; break; }
-        int key_escapes = 0;
-        Py_ssize_t key_end = skip_string(s, i, n, NULL, &key_escapes);
-        if (key_end < 0 || key_escapes) { ok = 0; break; } /* an escaped key could be this one */
-        int is_key = key_end - i - 2 == key.len && memcmp(s + i + 1, key.buf, key.len) == 0;
-        i = skip_blank(s, key_end, n);
-        if (i >= n || s[i] != ':') { ok = 0; break; }
-        i = skip_blank(s, i + 1, n);
-        if (is_key) {
-            if (seen++ || i >= n || s[i] != '"') { ok = 0; break; } /* twice, or not a string */
-            found_start = i;
-            i = found_end = skip_string(s, i, n, &plain, NULL);
-        } else {
-            i = skip_value(s, i, n);
+    Py_ssize_t n = line.len, found_start = -1, found_end = -1, at, at_len, value, comma;
+    Members m;
+    int ok = members_start(&m, s, n) == 0, plain = 1, seen = 0, more = 1;
+    while (ok && more) {
+        int found = members_next(&m, &at, &at_len, &value);
+        if (found <= 0) {
+            ok = found == 0;
+            break;
         }
-        if (i < 0) { ok = 0; break; }
-        i = skip_blank(s, i, n);
-        if (i < n && s[i] == ',') { i++; continue; }
-        if (i < n && s[i] == '}') break;
-        ok = 0;
+        Py_ssize_t end;
+        if (at_len == key.len && memcmp(s + at, key.buf, (size_t)key.len) == 0) {
+            if (seen++ || value >= n || s[value] != '"') { ok = 0; break; } /* twice, or not a string */
+            found_start = value;
+            end = found_end = skip_string(s, value, n, &plain, NULL);
+        } else {
+            end = skip_value(s, value, n);
+        }
+        more = members_after(&m, end, &comma);
+        ok = more >= 0;
     }
     PyBuffer_Release(&line);
     PyBuffer_Release(&key);
@@ -622,6 +672,360 @@ PyDoc_STRVAR(string_value_doc,
 "Where the string value of `key` is in the JSON object of a line, quotes included, when the\n"
 "object has that key once, unescaped, and the value is written as orjson writes that string;\n"
 "None otherwise.");
+
+/* --- runs.release_line: a JSONL line as the release writes its record ------------------- */
+
+#define MAX_NAMES 64
+#define MAX_DEPTH 32
+#define MAX_KEYS 16 /* keys of a nested object whose repeats are looked for */
+#define MAX_DIGITS 18 /* an integer of more digits may not fit in 64 bits */
+
+/* Copy the JSON value at s[i] to out + *o as orjson writes what orjson.loads reads from it:
+ * without the blanks, each string as it is where its escapes are those orjson writes
+ * (`skip_string`), integers and literals as they are. The end of the value; -1 where the copy
+ * would not be orjson's (another escape, a number that is not a plain integer, "-0", a key
+ * twice in an object, one nested too deep) or the value does not end. */
+static Py_ssize_t copy_value(const unsigned char *s, Py_ssize_t i, Py_ssize_t n, unsigned char *out,
+                             Py_ssize_t *o, int depth)
+{
+    if (i >= n || depth > MAX_DEPTH) return -1;
+    unsigned char c = s[i];
+    if (c == '"') {
+        int plain = 1;
+        Py_ssize_t end = skip_string(s, i, n, &plain, NULL);
+        if (end < 0 || !plain) return -1;
+        memcpy(out + *o, s + i, (size_t)(end - i));
+        *o += end - i;
+        return end;
+    }
+    if (c == '[' || c == '{') {
+        unsigned char close = c == '[' ? ']' : '}';
+        Py_ssize_t key_at[MAX_KEYS], key_len[MAX_KEYS];
+        int keys = 0;
+        out[(*o)++] = c;
+        i = skip_blank(s, i + 1, n);
+        if (i < n && s[i] == close) { out[(*o)++] = close; return i + 1; }
+        for (;;) {
+            if (c == '{') {
+                if (i >= n || s[i] != '"' || keys == MAX_KEYS) return -1;
+                Py_ssize_t at = *o;
+                i = copy_value(s, i, n, out, o, depth + 1);
+                if (i < 0) return -1;
+                /* with orjson's escapes only, equal keys are equal bytes */
+                for (int k = 0; k < keys; k++)
+                    if (key_len[k] == *o - at && memcmp(out + key_at[k], out + at, (size_t)(*o - at)) == 0) return -1;
+                key_at[keys] = at;
+                key_len[keys++] = *o - at;
+                i = skip_blank(s, i, n);
+                if (i >= n || s[i] != ':') return -1;
+                out[(*o)++] = ':';
+                i = skip_blank(s, i + 1, n);
+            }
+            i = copy_value(s, i, n, out, o, depth + 1);
+            if (i < 0) return -1;
+            i = skip_blank(s, i, n);
+            if (i >= n) return -1;
+            if (s[i] == close) { out[(*o)++] = close; return i + 1; }
+            if (s[i] != ',') return -1;
+            out[(*o)++] = ',';
+            i = skip_blank(s, i + 1, n);
+        }
+    }
+    static const char *const literals[] = {"true", "false", "null"};
+    for (int k = 0; k < 3; k++) {
+        size_t len = strlen(literals[k]);
+        if ((size_t)(n - i) >= len && memcmp(s + i, literals[k], len) == 0) {
+            memcpy(out + *o, literals[k], len);
+            *o += (Py_ssize_t)len;
+            return i + (Py_ssize_t)len;
+        }
+    }
+    Py_ssize_t start = i;
+    if (s[i] == '-') i++;
+    Py_ssize_t digits = i;
+    while (i < n && s[i] >= '0' && s[i] <= '9') i++;
+    digits = i - digits;
+    if (digits == 0 || digits > MAX_DIGITS || (digits > 1 && s[i - digits] == '0')) return -1;
+    if (s[start] == '-' && digits == 1 && s[i - 1] == '0') return -1; /* -0 reads as 0 */
+    if (i < n && (s[i] == '.' || s[i] == 'e' || s[i] == 'E')) return -1; /* a float */
+    memcpy(out + *o, s + start, (size_t)(i - start));
+    *o += i - start;
+    return i;
+}
+
+static PyObject *release_line(PyObject *self, PyObject *args)
+{
+    Py_buffer line;
+    PyObject *names;
+    if (!PyArg_ParseTuple(args, "y*O!", &line, &PyTuple_Type, &names)) return NULL;
+    Py_ssize_t count = PyTuple_GET_SIZE(names);
+    if (count > MAX_NAMES) {
+        PyBuffer_Release(&line);
+        PyErr_SetString(PyExc_ValueError, "too many names");
+        return NULL;
+    }
+    const char *name[MAX_NAMES];
+    Py_ssize_t name_len[MAX_NAMES], at[MAX_NAMES], len[MAX_NAMES];
+    int seen[MAX_NAMES];
+    for (Py_ssize_t k = 0; k < count; k++) {
+        PyObject *item = PyTuple_GET_ITEM(names, k);
+        if (!PyBytes_Check(item)) {
+            PyBuffer_Release(&line);
+            PyErr_SetString(PyExc_TypeError, "names must be bytes");
+            return NULL;
+        }
+        name[k] = PyBytes_AS_STRING(item);
+        name_len[k] = PyBytes_GET_SIZE(item);
+        seen[k] = 0;
+        at[k] = -1;
+    }
+    const unsigned char *s = (const unsigned char *)line.buf;
+    Py_ssize_t n = line.len, o = 0, key, key_len, value, comma;
+    unsigned char *values = PyMem_Malloc(n > 0 ? (size_t)n : 1);
+    if (values == NULL) {
+        PyBuffer_Release(&line);
+        return PyErr_NoMemory();
+    }
+    Members m;
+    int ok = members_start(&m, s, n) == 0, more = 1;
+    while (ok && more) {
+        int found = members_next(&m, &key, &key_len, &value);
+        if (found <= 0) {
+            ok = found == 0;
+            break;
+        }
+        Py_ssize_t k = 0, end;
+        while (k < count && !(name_len[k] == key_len && memcmp(s + key, name[k], (size_t)key_len) == 0)) k++;
+        if (k == count) {
+            end = skip_value(s, value, n); /* not a field: the record leaves it out */
+        } else {
+            if (seen[k]++) { ok = 0; break; } /* twice: which one counts is orjson's to say */
+            Py_ssize_t start = o;
+            end = copy_value(s, value, n, values, &o, 0);
+            if (end >= 0 && !(o - start == 4 && memcmp(values + start, "null", 4) == 0)) {
+                at[k] = start; /* a null field is left out, as an absent one */
+                len[k] = o - start;
+            }
+        }
+        more = members_after(&m, end, &comma);
+        ok = more >= 0;
+    }
+    PyBuffer_Release(&line);
+    if (!ok) {
+        PyMem_Free(values);
+        Py_RETURN_NONE;
+    }
+    Py_ssize_t size = 2;
+    for (Py_ssize_t k = 0; k < count; k++)
+        if (at[k] >= 0) size += name_len[k] + 3 + len[k] + 1;
+    if (size > 2) size--; /* no comma after the last */
+    PyObject *result = PyBytes_FromStringAndSize(NULL, size);
+    if (result != NULL) {
+        char *w = PyBytes_AS_STRING(result);
+        *w++ = '{';
+        int first = 1;
+        for (Py_ssize_t k = 0; k < count; k++) {
+            if (at[k] < 0) continue;
+            if (!first) *w++ = ',';
+            first = 0;
+            *w++ = '"';
+            memcpy(w, name[k], (size_t)name_len[k]);
+            w += name_len[k];
+            *w++ = '"';
+            *w++ = ':';
+            memcpy(w, values + at[k], (size_t)len[k]);
+            w += len[k];
+        }
+        *w++ = '}';
+    }
+    PyMem_Free(values);
+    return result;
+}
+
+PyDoc_STRVAR(release_line_doc,
+"release_line(line, names) -> bytes | None\n\n"
+"The JSON object of a line as orjson writes the record build.plain makes of what orjson reads\n"
+"from it: its fields among `names` (bytes) in that order, null ones left out, without blanks.\n"
+"None where that is not sure: a field twice or with an escaped key, an escape orjson would not\n"
+"write, a number that is not a plain integer, a key twice in a nested object.");
+
+/* --- build.jsonl_table: one string field of JSONL lines, read without the JSON reader ------ */
+
+static int hex4(const unsigned char *h)
+{
+    int v = 0;
+    for (int k = 0; k < 4; k++) {
+        unsigned char c = h[k];
+        int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+              : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
+        if (d < 0) return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+/* The text of the JSON string s[i..end) (i past the opening quote, end at the closing one), as
+ * UTF-8 at out; its length, or -1 for an escape JSON does not have or a lone surrogate, which
+ * UTF-8 cannot hold. */
+static Py_ssize_t unescape(const unsigned char *s, Py_ssize_t i, Py_ssize_t end, unsigned char *out)
+{
+    Py_ssize_t o = 0;
+    while (i < end) {
+        const unsigned char *slash = memchr(s + i, '\\', (size_t)(end - i));
+        Py_ssize_t stop = slash ? slash - s : end;
+        memcpy(out + o, s + i, (size_t)(stop - i));
+        o += stop - i;
+        i = stop;
+        if (i >= end) break;
+        if (i + 1 >= end) return -1;
+        unsigned char e = s[i + 1], c;
+        i += 2;
+        switch (e) {
+        case '"': c = '"'; break;
+        case '\\': c = '\\'; break;
+        case '/': c = '/'; break;
+        case 'b': c = '\b'; break;
+        case 'f': c = '\f'; break;
+        case 'n': c = '\n'; break;
+        case 'r': c = '\r'; break;
+        case 't': c = '\t'; break;
+        case 'u': {
+            if (i + 4 > end) return -1;
+            long cp = hex4(s + i);
+            i += 4;
+            if (cp < 0 || (cp >= 0xDC00 && cp <= 0xDFFF)) return -1;
+            if (cp >= 0xD800 && cp <= 0xDBFF) {
+                if (i + 6 > end || s[i] != '\\' || s[i + 1] != 'u') return -1;
+                long low = hex4(s + i + 2);
+                if (low < 0xDC00 || low > 0xDFFF) return -1;
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+                i += 6;
+            }
+            if (cp < 0x80) {
+                out[o++] = (unsigned char)cp;
+            } else if (cp < 0x800) {
+                out[o++] = (unsigned char)(0xC0 | (cp >> 6));
+                out[o++] = (unsigned char)(0x80 | (cp & 0x3F));
+            } else if (cp < 0x10000) {
+                out[o++] = (unsigned char)(0xE0 | (cp >> 12));
+                out[o++] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+                out[o++] = (unsigned char)(0x80 | (cp & 0x3F));
+            } else {
+                out[o++] = (unsigned char)(0xF0 | (cp >> 18));
+                out[o++] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+                out[o++] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+                out[o++] = (unsigned char)(0x80 | (cp & 0x3F));
+            }
+            continue;
+        }
+        default: return -1;
+        }
+        out[o++] = c;
+    }
+    return o;
+}
+
+/* Where the string value of `key` is on one line s[0..n): the member's start and end (the
+ * comma that parts it from its neighbour included, so that the line without it is still an
+ * object) and the string's, quotes excluded. 0 when the line has the key once, unescaped, with a
+ * string value; -1 otherwise. */
+static int find_member(const unsigned char *s, Py_ssize_t n, const Py_buffer *key, Py_ssize_t *cut,
+                       Py_ssize_t *cut_end, Py_ssize_t *text, Py_ssize_t *text_end)
+{
+    Py_ssize_t at, at_len, value, comma = -1;
+    Members m;
+    int seen = 0, more = 1;
+    if (members_start(&m, s, n) < 0) return -1;
+    while (more) {
+        int found = members_next(&m, &at, &at_len, &value);
+        if (found <= 0) return found == 0 && seen ? 0 : -1;
+        int is_key = at_len == key->len && memcmp(s + at, key->buf, (size_t)key->len) == 0;
+        Py_ssize_t end, before = comma;
+        if (is_key) {
+            if (seen++ || value >= n || s[value] != '"') return -1;
+            end = skip_string(s, value, n, NULL, NULL);
+            *text = value + 1;
+            *text_end = end - 1;
+            *cut = before >= 0 ? before : at - 1; /* the comma before, if it is not the first */
+            *cut_end = end;
+        } else {
+            end = skip_value(s, value, n);
+        }
+        more = members_after(&m, end, &comma);
+        if (more < 0) return -1;
+        if (more && is_key && before < 0) *cut_end = comma + 1; /* the first: the comma after goes */
+    }
+    return seen ? 0 : -1;
+}
+
+static PyObject *split_string(PyObject *self, PyObject *args)
+{
+    Py_buffer data, key, rest, texts;
+    PyObject *rest_obj, *texts_obj;
+    if (!PyArg_ParseTuple(args, "y*y*OO", &data, &key, &rest_obj, &texts_obj)) return NULL;
+    if (PyObject_GetBuffer(rest_obj, &rest, PyBUF_WRITABLE) < 0) {
+        PyBuffer_Release(&data);
+        PyBuffer_Release(&key);
+        return NULL;
+    }
+    if (PyObject_GetBuffer(texts_obj, &texts, PyBUF_WRITABLE) < 0) {
+        PyBuffer_Release(&data);
+        PyBuffer_Release(&key);
+        PyBuffer_Release(&rest);
+        return NULL;
+    }
+    const unsigned char *s = (const unsigned char *)data.buf;
+    Py_ssize_t n = data.len, lines = 0;
+    for (const unsigned char *at = s; (at = memchr(at, '\n', (size_t)(n - (at - s)))) != NULL; at++) lines++;
+    PyObject *offsets = NULL;
+    int ok = rest.len >= n && texts.len >= n;
+    if (ok) {
+        offsets = PyBytes_FromStringAndSize(NULL, (lines + 1) * (Py_ssize_t)sizeof(int32_t));
+        ok = offsets != NULL;
+    }
+    Py_ssize_t r = 0, t = 0, i = 0;
+    if (ok) {
+        unsigned char *rs = (unsigned char *)rest.buf, *ts = (unsigned char *)texts.buf;
+        int32_t *off = (int32_t *)PyBytes_AS_STRING(offsets);
+        off[0] = 0;
+        for (Py_ssize_t line = 0; line < lines; line++) {
+            const unsigned char *nl = memchr(s + i, '\n', (size_t)(n - i));
+            Py_ssize_t end = nl - s, cut, cut_end, text, text_end;
+            if (find_member(s + i, end - i, &key, &cut, &cut_end, &text, &text_end) < 0) { ok = 0; break; }
+            Py_ssize_t written = unescape(s + i, text, text_end, ts + t);
+            if (written < 0 || t + written > INT32_MAX) { ok = 0; break; }
+            t += written;
+            off[line + 1] = (int32_t)t;
+            memcpy(rs + r, s + i, (size_t)cut);
+            r += cut;
+            memcpy(rs + r, s + i + cut_end, (size_t)(end - i - cut_end));
+            r += end - i - cut_end;
+            rs[r++] = '\n';
+            i = end + 1;
+        }
+        ok = ok && i == n; /* every line ended by a newline */
+    }
+    int too_small = !(rest.len >= n && texts.len >= n);
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&key);
+    PyBuffer_Release(&rest);
+    PyBuffer_Release(&texts);
+    if (too_small) {
+        PyErr_SetString(PyExc_ValueError, "rest and texts must hold as many bytes as data");
+        return NULL;
+    }
+    if (ok) return Py_BuildValue("(Nnn)", offsets, r, t);
+    Py_XDECREF(offsets);
+    if (PyErr_Occurred()) return NULL;
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(split_string_doc,
+"split_string(data, key, rest, texts) -> (offsets, rest_size, texts_size) | None\n\n"
+"JSONL lines (each ended by a newline) parted in two: into `rest` (a writable buffer as long\n"
+"as `data`, its first rest_size bytes) the lines without the member `key`; into `texts` the\n"
+"UTF-8 of its string values, which the int32 `offsets` cut. None unless every line has the\n"
+"key once, unescaped, with a string value that UTF-8 can hold.");
 
 /* --- corpus.text_hashes: each text's hash, from where Python keeps its characters -------- */
 
@@ -675,6 +1079,8 @@ static PyMethodDef methods[] = {
     {"others", others, METH_VARARGS, others_doc},
     {"hashes", hashes, METH_VARARGS, hashes_doc},
     {"string_value", string_value, METH_VARARGS, string_value_doc},
+    {"release_line", release_line, METH_VARARGS, release_line_doc},
+    {"split_string", split_string, METH_VARARGS, split_string_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -239,9 +239,9 @@ def write_release(
     folder.mkdir(parents=True)
     data_dir = folder / build.DATA_DIR
     stats = todo.corpus.write_data(data_dir, config.build, jobs, progress, meanwhile=plots.preload)
-    shutil.copyfile(schema.schema_path(), folder / SCHEMA_COPY)
-    stats.write_plots(folder, jobs)  # forks: before the runs are removed by a thread
     todo.corpus.drop_runs()
+    shutil.copyfile(schema.schema_path(), folder / SCHEMA_COPY)
+    stats.write_plots(folder, jobs)
     with build.known_files(stats.files):  # the shards' digests and sizes, from their writers
         info = card.measure(folder)
         text = card.render(config.dataset, todo.version, info, todo.schema_doc, stats, todo.entry(3))

@@ -2,7 +2,8 @@
 
 `stage` is the build's one pass over the corpus: validate's units in worker processes, through
 `validate.check_units`, so the build checks exactly what `newsset validate` checks. Each worker
-also normalises the records of its unit (`build.to_record`), sorts them by (date, page, id)
+also normalises the records of its unit (`build.to_record`; for a JSONL line the C part can
+vouch for, its line is made from the input line, `release_line`), sorts them by (date, page, id)
 and writes them to a *run* in a temporary folder: an Arrow IPC file of their JSONL lines and a
 small one of their keys (date, page, id, JSONL size and digest). A worker holds one unit's
 records; no process holds the corpus.
@@ -21,9 +22,10 @@ import ctypes
 import functools
 import heapq
 import json
+import multiprocessing.process
+import operator
 import os
 import tempfile
-import threading
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -80,7 +82,7 @@ class Staged:
 
     report: validate.Report
     runs: list[Run] = field(default_factory=list)
-    removing: threading.Thread | None = None  # the thread of `drop_runs`
+    removing: multiprocessing.process.BaseProcess | None = None  # the process of `drop_runs`
 
     @property
     def count(self) -> int:
@@ -112,13 +114,15 @@ class Staged:
         return write_data(self.runs, data_dir, settings, jobs, progress, meanwhile)
 
     def drop_runs(self) -> None:
-        """Remove the run files in a thread, while the build goes on with the card: a
-        gigabyte of runs takes the file system a quarter of a second to free. `stage` waits
+        """Remove the run files in a child process, while the build goes on with the plots and
+        the card: a gigabyte of runs takes the file system a quarter of a second to free. A
+        process, not a thread, so that the plots' workers may still be forked. `stage` waits
         for it on the way out. The runs cannot be read after this."""
         paths = [path for run in self.runs for path in run.files]
         self.runs = []
-        self.removing = threading.Thread(target=remove_files, args=(paths,), name="newsset-drop-runs")
-        self.removing.start()
+        remover = workers.start_context().Process(target=remove_files, args=(paths,), name="newsset-rm-runs")
+        remover.start()
+        self.removing = remover
 
     def records_at(self, at: Sequence[int]) -> list[dict[str, Any]]:
         """The records at these places, from their JSONL lines (the plain record as validated)."""
@@ -217,22 +221,50 @@ def sorted_unit(unit: validate.Unit) -> validate.UnitResult:
     """Validate one unit (check_unit); its `output` is its valid records sorted, as the tables
     of a run (`run_tables`), or None if the unit has errors."""
     names = schema.field_names()
-    records: list[dict[str, Any]] = []
-
-    fragments = screens.native()
+    entries: list[Entry] = []
+    in_c = screens.native()
+    fields = tuple(name.encode("ascii") for name in names) if in_c else ()
 
     def keep(src: Any, found: list[Any]) -> None:
-        if not (found and any(d.severity == validate.ERROR for d in found)):
+        if found and any(d.severity == validate.ERROR for d in found):
+            return
+        line = release_line(src, fields) if in_c else None
+        if line is None:
             record = build.to_record(src.data, names)
-            fragment = body_fragment(src) if fragments else None
+            fragment = body_fragment(src) if in_c else None
             if fragment is not None and "body" in record:
                 record["body"] = fragment
-            records.append(record)
+            entries.append(entry(record))
+        else:
+            entries.append((build.sort_key(src.data), src.data.get("page"), line))
 
     with workers.fewer_collections():
         result = validate.check_unit(unit, keep)
-        result.output = run_tables(records) if records and not result.errors else None
+        result.output = run_tables(entries) if entries and not result.errors else None
     return result
+
+
+# A record of a run before it is sorted: its sort key, its page and its release line.
+Entry = tuple[tuple[Any, ...], int | None, bytes]
+
+
+def entry(record: dict[str, Any]) -> Entry:
+    """A plain record's `Entry` (`build.plain`)."""
+    return build.sort_key(record), record.get("page"), plain_jsonl_bytes(record)
+
+
+def release_line(src: Any, fields: tuple[bytes, ...]) -> bytes | None:
+    """A JSONL record's release line made from its line as it is (`_scan.release_line`: the
+    fields in schema order, null ones and blanks left out), where that is sure to be the line
+    `plain_jsonl_bytes(build.to_record(...))` makes: no Python objects are made and nothing is
+    encoded again, a tenth of the time. None otherwise, and for a record whose authors are
+    derived from its byline. Needs the C part (`screens.native()`, which the caller asks once)."""
+    if src.raw is None or src.format != "jsonl":
+        return None
+    data = src.data
+    if data.get("authors") is None and isinstance(data.get("byline"), str):
+        return None
+    return screens.compiled().release_line(src.raw, fields)
 
 
 KEYS = pa.schema(
@@ -248,31 +280,32 @@ KEYS = pa.schema(
 
 def body_fragment(src: Any) -> orjson.Fragment | None:
     """A JSONL record's body as its line writes it, to be written out as it is, where that is
-    exactly what orjson writes for the body (`_scan.string_value`): its line is then made
-    without encoding the body to UTF-8 again, which orjson would do (and keep, a second copy of
-    the body): some 6 µs a record, a quarter of what staging adds to validating. None
-    otherwise. Needs the C part (`screens.native()`, which the caller asks once)."""
+    exactly what orjson writes for the body (`_scan.string_value`): for a line whose release
+    line `release_line` does not make (one whose authors come from its byline, say), the line
+    is then made without encoding the body to UTF-8 again, which orjson would do (and keep, a
+    second copy of the body), some 6 µs a record. None otherwise. Needs the C part
+    (`screens.native()`, which the caller asks once)."""
     if src.raw is None or src.format != "jsonl":
         return None
     span = screens.compiled().string_value(src.raw, b"body")
     return None if span is None else orjson.Fragment(bytes(src.raw[span[0] : span[1]]))
 
 
-def run_tables(records: list[dict[str, Any]]) -> tuple[pa.Table, pa.Table]:
-    """Sort plain records (`build.plain`); return their keys (date, page, id, JSONL size and
+def run_tables(entries: list[Entry]) -> tuple[pa.Table, pa.Table]:
+    """Sort a unit's entries by their key; return their keys (date, page, id, JSONL size and
     digest) and their JSONL lines, as two tables in that order.
 
     The arrays are made from buffers, not converted from lists: pyarrow's first conversion of
     Python values in a process imports pandas, a fifth of a second in each staging worker.
     """
-    records.sort(key=build.sort_key)
-    encoded = [plain_jsonl_bytes(r) for r in records]
+    entries.sort(key=operator.itemgetter(0))
+    encoded = [line for _, _, line in entries]
     digests = b"".join([line_digest(line) for line in encoded])
     keys = pa.Table.from_arrays(
         [
-            lines_array([str(r["date"]).encode("utf-8") for r in records]),
-            int64_array([r.get("page") for r in records]),
-            lines_array([r["id"].encode("utf-8") for r in records]),
+            lines_array([key[0].encode("utf-8") for key, _, _ in entries]),
+            int64_array([page for _, page, _ in entries]),
+            lines_array([key[3].encode("utf-8") for key, _, _ in entries]),
             int64_array([len(line) + 1 for line in encoded]),
             pa.Array.from_buffers(pa.binary(16), len(encoded), [None, pa.py_buffer(digests)]),
         ],

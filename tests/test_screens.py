@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import unicodedata
@@ -14,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from benchmarks import synth
-from builder import bylines, corpus, neardup, rules, screens, validate
+from builder import build, bylines, corpus, neardup, rules, screens, validate
 from builder.sources import Source, read_path
 from tests.conftest import REPO, valid_record
 
@@ -447,6 +448,135 @@ def test_a_body_taken_from_its_line_is_written_as_orjson_writes_it(
         token = line[span[0] : span[1]]
         assert orjson.loads(token) == body
         assert orjson.dumps({**record, "body": orjson.Fragment(token)}) == orjson.dumps(record)
+
+
+# Values of every JSON type a record may hold, nested; the keys are the schema's and others.
+JSON_VALUES = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(min_value=-(2**70), max_value=2**70),
+        st.floats(allow_nan=False, allow_infinity=False),
+        JSON_TRICKY,
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.sampled_from(["name", "role", "名", "a\\b"]), inner, max_size=3),
+    ),
+    max_leaves=8,
+)
+NAMES = ("id", "date", "page", "authors", "body")
+
+
+@needs_c
+@SETTINGS
+@given(
+    record=st.dictionaries(st.sampled_from([*NAMES, "other"]), JSON_VALUES, max_size=6),
+    writer=st.sampled_from(sorted(WRITERS)),
+)
+def test_a_release_line_made_from_its_line_is_orjsons_line_of_the_plain_record(
+    record: dict[str, object], writer: str
+) -> None:
+    """Where `_scan.release_line` makes a line, it is the line orjson writes for the record
+    `build.plain` makes of what orjson reads (the fields in order, nulls and others left out);
+    on a line orjson wrote with integers that fit it always makes one."""
+    try:
+        line = WRITERS[writer](record)
+    except (TypeError, orjson.JSONEncodeError):  # an integer past 64 bits
+        return
+    made = _scan.release_line(line, tuple(n.encode() for n in NAMES))
+    read = orjson.loads(line) if made is not None else None
+    if made is not None:
+        assert made == orjson.dumps(build.plain(read, NAMES))
+    if writer == "orjson" and plain_numbers(record):
+        assert made is not None, line
+
+
+def plain_numbers(value: object) -> bool:
+    """No float and no integer of more digits than `release_line` copies (18), anywhere."""
+    if isinstance(value, dict):
+        return all(plain_numbers(v) for v in value.values())
+    if isinstance(value, list):
+        return all(plain_numbers(v) for v in value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return True
+    return isinstance(value, int) and len(str(abs(value))) <= 18
+
+
+@needs_c
+def test_a_release_line_is_not_made_where_it_could_differ() -> None:
+    names = tuple(n.encode() for n in NAMES)
+    for line in (
+        b'{"id":"a","id":"b"}',  # a field twice
+        b'{"authors":[{"name":"a","name":"b"}]}',  # a key twice in a nested object
+        b'{"i\\u0064":"a"}',  # an escaped key
+        b'{"page":1.0}',
+        b'{"page":1e2}',
+        b'{"page":-0}',
+        b'{"page":12345678901234567890}',
+        b'{"body":"\\u4e2d"}',
+        b'{"body":"\\/"}',
+        b'{"body":"a"',
+        b'["id"]',
+    ):
+        assert _scan.release_line(line, names) is None, line
+    line = b' { "other" : [1, {"x": null}] , "body" : "\\u001f\\n" , "page" : -12, "id" : null } '
+    assert _scan.release_line(line, names) == b'{"page":-12,"body":"\\u001f\\n"}'
+    assert _scan.release_line(b"{}", names) == b"{}"
+
+
+@needs_c
+@SETTINGS
+@given(
+    bodies=st.lists(st.one_of(JSON_TRICKY, st.text()), min_size=1, max_size=4),
+    writer=st.sampled_from(sorted(WRITERS)),
+    body_first=st.booleans(),
+)
+def test_split_string_parts_the_lines_into_the_rest_and_the_texts(
+    bodies: list[str], writer: str, body_first: bool
+) -> None:
+    """Where `_scan.split_string` parts JSONL lines, the rest of each line reads as the record
+    without its body and the texts are the bodies' UTF-8; it parts every line that has a body
+    UTF-8 can hold (no lone surrogate)."""
+    records = []
+    for i, body in enumerate(bodies):
+        record: dict[str, object] = {"id": f"x-{i}", "authors": [{"body": "不是", "name": "王强"}]}
+        records.append({"body": body, **record} if body_first else {**record, "body": body})
+    try:
+        data = b"".join(WRITERS[writer](r) + b"\n" for r in records)
+    except (UnicodeEncodeError, orjson.JSONEncodeError):  # a lone surrogate, in UTF-8
+        return
+    rest, texts = bytearray(len(data)), bytearray(len(data))
+    parts = _scan.split_string(data, b"body", rest, texts)
+    holds = all(not any(0xD800 <= ord(c) <= 0xDFFF for c in body) for body in bodies)
+    assert (parts is not None) == holds, data
+    if parts is None:
+        return
+    offsets, rest_size, texts_size = parts
+    cuts = np.frombuffer(offsets, dtype=np.int32).tolist()
+    assert cuts[0] == 0 and cuts[-1] == texts_size and len(cuts) == len(bodies) + 1
+    found = [bytes(texts[a:b]).decode("utf-8") for a, b in itertools.pairwise(cuts)]
+    assert found == bodies
+    lines = bytes(rest[:rest_size]).split(b"\n")
+    assert lines[-1] == b"" and [orjson.loads(line) for line in lines[:-1]] == [
+        {k: v for k, v in r.items() if k != "body"} for r in records
+    ]
+
+
+@needs_c
+def test_split_string_parts_nothing_unless_every_line_has_its_string() -> None:
+    for data in (
+        b'{"body":"a"}\n{"id":"b"}\n',  # a line without it
+        b'{"body":"a","body":"b"}\n',
+        b'{"body":1}\n',
+        b'{"b\\u006fdy":"a"}\n',
+        b'{"body":"\\ud800"}\n',
+        b'{"body":"\\x"}\n',
+        b'{"body":"a"}',  # not ended by a newline
+    ):
+        assert _scan.split_string(data, b"body", bytearray(len(data)), bytearray(len(data))) is None, data
+    with pytest.raises(ValueError):
+        _scan.split_string(b'{"body":"a"}\n', b"body", bytearray(1), bytearray(20))
 
 
 @needs_c
