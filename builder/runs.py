@@ -83,6 +83,7 @@ class Staged:
     report: validate.Report
     runs: list[Run] = field(default_factory=list)
     removing: multiprocessing.process.BaseProcess | None = None  # the process of `drop_runs`
+    merging: Merging | None = None  # the merge, started while the corpus was checked
 
     @property
     def count(self) -> int:
@@ -111,7 +112,8 @@ class Staged:
         meanwhile: Callable[[], object] | None = None,
     ) -> card.Stats:
         """The Parquet and JSONL shards of the release, merged from the runs (`write_data`)."""
-        return write_data(self.runs, data_dir, settings, jobs, progress, meanwhile)
+        merged = self.merging.result() if self.merging is not None else None
+        return write_data(self.runs, data_dir, settings, jobs, progress, meanwhile, merged)
 
     def drop_runs(self) -> None:
         """Remove the run files in a child process, while the build goes on with the plots and
@@ -159,16 +161,21 @@ def stage(
         work = functools.partial(
             stage_unit, folder=folder, batch_bytes=batch_bytes(len(units)), key_rows=key_rows(len(units))
         )
-        report, outputs = validate.check_units(units, work, jobs, progress, meanwhile=import_pandas)
+        merging = Merging(folder, child=(jobs if jobs is not None else validate.default_jobs(units)) > 1)
+        report, outputs = validate.check_units(
+            units, work, jobs, progress, meanwhile=import_pandas, checked=merging.start
+        )
         give_back_memory()
         runs = [run for run in outputs if run is not None]
         if report.errors:
+            merging.stop()
             remove_files([path for run in runs for path in run.files])
             runs = []
-        staged = Staged(report, runs)
+        staged = Staged(report, runs, merging=merging if runs else None)
         try:
             yield staged
         finally:
+            merging.stop()
             if staged.removing is not None:
                 staged.removing.join()
 
@@ -421,6 +428,56 @@ class RunReader:
 # --- the merge: order, shards, row groups ------------------------------------------------
 
 
+class Merging:
+    """The merge of the runs (`merge`) in a child process, started as soon as the last run is
+    written, while this process runs the corpus checks (`validate.check_units(checked=...)`):
+    a fifth of a second of the build's serial time at 200,000 articles. Its arrays come back
+    through a file in the scratch folder. Should the child fail, `result` merges here, as it
+    does for a build in one process (`child` false)."""
+
+    def __init__(self, folder: str, child: bool = True) -> None:
+        self.path = os.path.join(folder, "merged.npz")
+        self.child = child
+        self.process: multiprocessing.process.BaseProcess | None = None
+        self.runs: list[Run] = []
+
+    def start(self, outputs: Sequence[Run | None]) -> None:
+        """Start the merge, unless a unit has no run: it had errors, so nothing is built."""
+        self.runs = [run for run in outputs if run is not None]
+        if self.runs and self.child and len(self.runs) == len(outputs):
+            self.process = workers.start_context().Process(
+                target=merge_to_file, args=(self.runs, self.path), name="newsset-merge"
+            )
+            self.process.start()
+
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        """The merge's order and sizes, once the child is done."""
+        if self.process is not None:
+            self.process.join()
+            if self.process.exitcode == 0:
+                with np.load(self.path) as merged:
+                    return merged["order"], merged["sizes"]
+        return merge(self.runs)
+
+    def stop(self) -> None:
+        """End the child if it still runs (the corpus had errors, or the build stopped), and
+        remove its file."""
+        if self.process is not None:
+            if self.process.is_alive():
+                self.process.terminate()
+            self.process.join()
+        remove_files([self.path, self.path + ".partial"])
+
+
+def merge_to_file(runs: Sequence[Run], path: str) -> None:
+    """`merge` the runs into an .npz file (`order`, `sizes`), written whole or not at all."""
+    order, sizes = merge(runs)
+    partial = path + ".partial"
+    with open(partial, "wb") as out:
+        np.savez(out, order=order, sizes=sizes)
+    os.replace(partial, path)
+
+
 def merge(runs: Sequence[Run]) -> tuple[np.ndarray, np.ndarray]:
     """The run of each row in (date, page, id) order, and each row's JSONL size.
 
@@ -514,15 +571,17 @@ def write_data(
     jobs: int = 1,
     progress: bool | None = None,
     meanwhile: Callable[[], object] | None = None,
+    merged: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> card.Stats:
     """Merge the runs into the Parquet and JSONL shards; return the card's statistics.
 
     The shards are cut by build.plan_shards from the merged rows' sizes, then written by
     `jobs` processes, a worker per shard; the bytes do not depend on `jobs`. `meanwhile` is
-    what this process does while they write (`workers.imap`).
+    what this process does while they write (`workers.imap`). `merged` is the runs' `merge`,
+    where it was made already (`Merging`).
     """
     data_dir.mkdir(parents=True, exist_ok=True)
-    order, sizes = merge(runs)
+    order, sizes = merged if merged is not None else merge(runs)
     give_back_memory()  # what the comparison with the last release and the merge freed
     shards = build.plan_shards(sizes, settings.max_shard_bytes)
     taken = np.zeros(len(runs), dtype=np.int64)

@@ -512,10 +512,12 @@ def check_units(
     jobs: int | None = None,
     progress: bool | None = None,
     meanwhile: Callable[[], object] | None = None,
+    checked: Callable[[list[Any]], object] | None = None,
 ) -> tuple[Report, list[Any]]:
     """Run `work` (check_unit, or a caller's function around it) over the units, then the
     corpus checks; return the report and each unit's `output`, in unit order. `meanwhile` is
-    what this process does while the workers start (`workers.imap`)."""
+    what this process does while the workers start (`workers.imap`); `checked`, what it starts
+    with the outputs once every unit is checked, before the corpus checks (the build's merge)."""
     report = Report()
     outputs = []
     results = run_units(units, jobs if jobs is not None else default_jobs(units), work, meanwhile)
@@ -531,5 +533,7 @@ def check_units(
             outputs.append(result.output)
             shown.update(result.files, result.records, unit_bytes(unit))
         shown.close()
+        if checked is not None:
+            checked(outputs)
         report.diagnostics.extend(index.diagnostics())
     return report, outputs

@@ -314,6 +314,33 @@ def test_a_refused_build_leaves_no_runs(
     assert ours(scratch) == []
 
 
+def test_the_merge_is_made_in_a_child_while_the_corpus_is_checked(corpus: Path) -> None:
+    """With workers, the merge runs in a child process started before the corpus checks, and
+    gives what merging here gives; in one process it is made here, when it is needed."""
+    with runs.stage([corpus], jobs=2) as staged:
+        merging = staged.merging
+        assert merging is not None and merging.process is not None
+        order, sizes = merging.result()
+        assert merging.process.exitcode == 0
+        expected = runs.merge(staged.runs)
+        assert order.tolist() == expected[0].tolist() and len(order) == 500
+        assert sizes.tolist() == expected[1].tolist()
+    assert not Path(merging.path).exists()
+    with runs.stage([corpus], jobs=1) as staged:
+        assert staged.merging is not None and staged.merging.process is None
+        assert staged.merging.result()[0].tolist() == runs.merge(staged.runs)[0].tolist()
+
+
+def test_a_merge_whose_child_fails_is_made_here(corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runs, "merge_to_file", lambda *_: os._exit(3))
+    with runs.stage([corpus], jobs=2) as staged:
+        assert staged.merging is not None
+        order, sizes = staged.merging.result()
+        assert staged.merging.process is not None and staged.merging.process.exitcode == 3
+        assert order.tolist() == runs.merge(staged.runs)[0].tolist()
+        assert sizes.tolist() == runs.merge(staged.runs)[1].tolist()
+
+
 def ours(scratch: Path) -> list[Path]:
     """newsset's folders in TMPDIR (not those of multiprocessing, `pymp-*`)."""
     return [p for p in scratch.iterdir() if p.name.startswith("newsset-")]
