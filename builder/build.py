@@ -158,8 +158,11 @@ def shard_name(index: int, count: int, suffix: str) -> str:
     return f"{SPLIT}-{index:05d}-of-{count:05d}.{suffix}"
 
 
-def parquet_writer(path: Path, arrow_schema: pa.Schema, settings: BuildConfig) -> pq.ParquetWriter:
-    """zstd, statistics, the sort order declared; nothing clock-dependent.
+def parquet_writer(
+    where: Path | HashingFile, arrow_schema: pa.Schema, settings: BuildConfig
+) -> pq.ParquetWriter:
+    """zstd, statistics, the sort order declared; nothing clock-dependent. `where` is a path, or
+    a file to write through.
 
     The options are `pq.write_table`'s, so that writing a shard one row group at a time gives
     the bytes that writing it as one table with `row_group_size` gives.
@@ -167,7 +170,7 @@ def parquet_writer(path: Path, arrow_schema: pa.Schema, settings: BuildConfig) -
     names = arrow_schema.names
     order = [pq.SortingColumn(names.index(n), descending=False, nulls_first=False) for n in SORT_FIELDS]
     return pq.ParquetWriter(
-        path,
+        where,
         arrow_schema,
         compression="zstd",
         compression_level=settings.zstd_level,
@@ -185,14 +188,16 @@ def write_shard(
     jsonl: Path,
     settings: BuildConfig,
     observe: Callable[[pa.Table, str], None] | None = None,
-) -> None:
+) -> tuple[str, str]:
     """Write one shard from its row groups, each the JSONL lines of at most `row_group_rows`
     records (an Arrow string array, or a list): the lines go to the JSONL file as they are,
     and the same bytes, read as the schema's columns (`jsonl_table`), to the Parquet file as
-    one row group. `observe` sees each row group's table and its first line."""
+    one row group. `observe` sees each row group's table and its first line. Returns the
+    SHA-256 of the Parquet and of the JSONL file, hashed on the way to them (`HashingFile`)
+    rather than read back."""
     writer = None
-    try:
-        with jsonl.open("wb") as out:
+    with HashingFile(parquet) as parquet_out, HashingFile(jsonl) as out:
+        try:
             for lines in row_groups:
                 array = string_array(lines)
                 data = jsonl_bytes(array)
@@ -201,15 +206,52 @@ def write_shard(
                 if observe is not None:
                     observe(table, array[0].as_py())
                 if writer is None:
-                    writer = parquet_writer(parquet, table.schema, settings)
+                    writer = parquet_writer(parquet_out, table.schema, settings)
                 writer.write_table(table, row_group_size=settings.row_group_rows)
-    finally:
-        if writer is not None:
-            writer.close()
-        # Arrow's allocator reuses a row group's freed memory for the next one (handing it back
-        # to the system after each costs a third of the shard's time in page faults), and keeps
-        # it after the last: give it back then.
-        pa.default_memory_pool().release_unused()
+        finally:
+            if writer is not None:
+                writer.close()
+            # Arrow's allocator reuses a row group's freed memory for the next one (handing it
+            # back to the system after each costs a third of the shard's time in page faults),
+            # and keeps it after the last: give it back then.
+            pa.default_memory_pool().release_unused()
+    return parquet_out.hexdigest(), out.hexdigest()
+
+
+class HashingFile:
+    """A file opened for writing that hashes (SHA-256) the bytes written through it, so that
+    the writer of a release file knows its digest without reading the file back. pyarrow's
+    Parquet writer writes to it as to any Python file."""
+
+    def __init__(self, path: Path) -> None:
+        self.file = path.open("wb")
+        self.digest = hashlib.sha256()
+
+    def write(self, data: Any) -> int:
+        self.digest.update(data)
+        return self.file.write(data)
+
+    def tell(self) -> int:
+        return self.file.tell()
+
+    def flush(self) -> None:
+        self.file.flush()
+
+    def close(self) -> None:
+        self.file.close()
+
+    @property
+    def closed(self) -> bool:
+        return self.file.closed
+
+    def hexdigest(self) -> str:
+        return self.digest.hexdigest()
+
+    def __enter__(self) -> HashingFile:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
 def flush(path: Path) -> None:
@@ -348,9 +390,10 @@ class FileFacts:
     arrow_bytes: int = 0
 
 
-def file_facts(path: Path, rows: int = 0, arrow_bytes: int = 0) -> FileFacts:
+def file_facts(path: Path, rows: int = 0, arrow_bytes: int = 0, digest: str | None = None) -> FileFacts:
+    """A file's facts; `digest` is its SHA-256 where its writer hashed it as it wrote."""
     found = path.stat()
-    return FileFacts(str(path), found.st_size, found.st_mtime_ns, sha256(path), rows, arrow_bytes)
+    return FileFacts(str(path), found.st_size, found.st_mtime_ns, digest or sha256(path), rows, arrow_bytes)
 
 
 _known: dict[str, FileFacts] = {}

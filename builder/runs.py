@@ -626,8 +626,11 @@ def write_counted_shard(
         measured += card.measured_bytes(table)
 
     parquet, jsonl = (folder / build.shard_name(index, count, suffix) for suffix in ("parquet", "jsonl"))
-    build.write_shard(groups, parquet, jsonl, settings, observe)
-    tally.files = [build.file_facts(parquet, *card.arrow_size(parquet, measured)), build.file_facts(jsonl)]
+    parquet_sha, jsonl_sha = build.write_shard(groups, parquet, jsonl, settings, observe)
+    tally.files = [
+        build.file_facts(parquet, *card.arrow_size(parquet, measured), digest=parquet_sha),
+        build.file_facts(jsonl, digest=jsonl_sha),
+    ]
     build.flush_soon([parquet, jsonl])  # to the disk while the writers go on, not all at the end
     return tally
 
