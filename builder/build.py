@@ -40,8 +40,17 @@ LINE_COLUMN = "jsonl"
 
 def sort_key(record: dict[str, Any]) -> tuple[Any, ...]:
     """(date, page, id), a record without a page after those with one on the same date."""
-    page = record.get("page")
-    return (str(record["date"]), page is None, page or 0, record["id"])
+    return key_of(str(record["date"]), record.get("page"), record["id"])
+
+
+def key_of(date: str, page: int | None, record_id: str) -> tuple[Any, ...]:
+    """`sort_key` from its three fields (as a sorted run's keys file holds them)."""
+    return (date, page is None, page or 0, record_id)
+
+
+def page_of(key: tuple[Any, ...]) -> int | None:
+    """The page a `sort_key` was made from."""
+    return None if key[1] else key[2]
 
 
 def plain(record: dict[str, Any], names: Sequence[str] | None = None) -> dict[str, Any]:
@@ -58,9 +67,14 @@ def plain(record: dict[str, Any], names: Sequence[str] | None = None) -> dict[st
 def to_record(data: dict[str, Any], names: Sequence[str] | None = None) -> dict[str, Any]:
     """A validated record as the release has it (`plain`): fields in schema order (`names`),
     absent ones left out, dates as text, and `authors` derived from `byline` when absent."""
-    if data.get("authors") is None and isinstance(data.get("byline"), str):
+    if derives_authors(data):
         data = {**data, "authors": bylines.authors_of(data["byline"]) or None}
     return plain(data, names)
+
+
+def derives_authors(data: dict[str, Any]) -> bool:
+    """Does `to_record` derive the record's authors from its byline?"""
+    return data.get("authors") is None and isinstance(data.get("byline"), str)
 
 
 def jsonl_table(data: bytes, arrow_schema: pa.Schema | None = None) -> pa.Table:
@@ -90,7 +104,9 @@ def jsonl_table(data: bytes, arrow_schema: pa.Schema | None = None) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=arrow_schema).combine_chunks()
 
 
-BODY = "body"  # the field read without the JSON reader (`split_body`)
+# The long text of a record: read without the JSON reader (`split_body`), and taken from its
+# line as it is for staging (runs.body_fragment).
+BODY = "body"
 
 
 def split_body(data: bytes, arrow_schema: pa.Schema) -> tuple[bytes, pa.Array] | None:

@@ -239,11 +239,11 @@ def sorted_unit(unit: validate.Unit) -> validate.UnitResult:
         if line is None:
             record = build.to_record(src.data, names)
             fragment = body_fragment(src) if in_c else None
-            if fragment is not None and "body" in record:
-                record["body"] = fragment
+            if fragment is not None and build.BODY in record:
+                record[build.BODY] = fragment
             entries.append(entry(record))
         else:
-            entries.append((build.sort_key(src.data), src.data.get("page"), line))
+            entries.append((build.sort_key(src.data), line))
 
     with workers.fewer_collections():
         result = validate.check_unit(unit, keep)
@@ -251,13 +251,13 @@ def sorted_unit(unit: validate.Unit) -> validate.UnitResult:
     return result
 
 
-# A record of a run before it is sorted: its sort key, its page and its release line.
-Entry = tuple[tuple[Any, ...], int | None, bytes]
+# A record of a run before it is sorted: its sort key and its release line.
+Entry = tuple[tuple[Any, ...], bytes]
 
 
 def entry(record: dict[str, Any]) -> Entry:
     """A plain record's `Entry` (`build.plain`)."""
-    return build.sort_key(record), record.get("page"), plain_jsonl_bytes(record)
+    return build.sort_key(record), plain_jsonl_bytes(record)
 
 
 def release_line(src: Any, fields: tuple[bytes, ...]) -> bytes | None:
@@ -266,12 +266,15 @@ def release_line(src: Any, fields: tuple[bytes, ...]) -> bytes | None:
     `plain_jsonl_bytes(build.to_record(...))` makes: no Python objects are made and nothing is
     encoded again, a tenth of the time. None otherwise, and for a record whose authors are
     derived from its byline. Needs the C part (`screens.native()`, which the caller asks once)."""
-    if src.raw is None or src.format != "jsonl":
+    raw = jsonl_line(src)
+    if raw is None or build.derives_authors(src.data):
         return None
-    data = src.data
-    if data.get("authors") is None and isinstance(data.get("byline"), str):
-        return None
-    return screens.compiled().release_line(src.raw, fields)
+    return screens.compiled().release_line(raw, fields)
+
+
+def jsonl_line(src: Any) -> Any | None:
+    """A record's input line, where it is a JSONL one (an .md file's record has none)."""
+    return src.raw if src.raw is not None and src.format == "jsonl" else None
 
 
 KEYS = pa.schema(
@@ -292,10 +295,9 @@ def body_fragment(src: Any) -> orjson.Fragment | None:
     is then made without encoding the body to UTF-8 again, which orjson would do (and keep, a
     second copy of the body), some 6 µs a record. None otherwise. Needs the C part
     (`screens.native()`, which the caller asks once)."""
-    if src.raw is None or src.format != "jsonl":
-        return None
-    span = screens.compiled().string_value(src.raw, b"body")
-    return None if span is None else orjson.Fragment(bytes(src.raw[span[0] : span[1]]))
+    raw = jsonl_line(src)
+    span = None if raw is None else screens.compiled().string_value(raw, build.BODY.encode("ascii"))
+    return None if span is None else orjson.Fragment(bytes(raw[span[0] : span[1]]))
 
 
 def run_tables(entries: list[Entry]) -> tuple[pa.Table, pa.Table]:
@@ -306,13 +308,13 @@ def run_tables(entries: list[Entry]) -> tuple[pa.Table, pa.Table]:
     Python values in a process imports pandas, a fifth of a second in each staging worker.
     """
     entries.sort(key=operator.itemgetter(0))
-    encoded = [line for _, _, line in entries]
+    encoded = [line for _, line in entries]
     digests = b"".join([line_digest(line) for line in encoded])
     keys = pa.Table.from_arrays(
         [
-            lines_array([key[0].encode("utf-8") for key, _, _ in entries]),
-            int64_array([page for _, page, _ in entries]),
-            lines_array([key[3].encode("utf-8") for key, _, _ in entries]),
+            lines_array([key[0].encode("utf-8") for key, _ in entries]),
+            int64_array([build.page_of(key) for key, _ in entries]),
+            lines_array([key[3].encode("utf-8") for key, _ in entries]),
             int64_array([len(line) + 1 for line in encoded]),
             pa.Array.from_buffers(pa.binary(16), len(encoded), [None, pa.py_buffer(digests)]),
         ],
@@ -539,8 +541,7 @@ class KeyCursor:
 
     def key(self, row: int) -> tuple[Any, ...]:
         """build.sort_key of a row of the batch."""
-        page = self.pages[row]
-        return (self.dates[row], page is None, page or 0, self.ids[row])
+        return build.key_of(self.dates[row], self.pages[row], self.ids[row])
 
     def before(self, bound: tuple[tuple[Any, ...], int] | None) -> int:
         """Where this batch's rows stop coming before `bound`, another run's (key, index)."""
