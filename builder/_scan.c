@@ -514,6 +514,84 @@ static PyObject *others(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* --- validate.id_agrees, for a batch of records ------------------------------------------ */
+
+/* 1 where validate.id_agrees(record) is true, 0 where it is false or this cannot tell (a page
+ * label of more digits than a long long holds): 0 only ever sends a record to the closer look,
+ * which finds the same diagnostics either way. -1 on an error. */
+static int id_agrees_one(PyObject *record, PyObject *id_key, PyObject *date_key, PyObject *page_key)
+{
+    if (!PyDict_Check(record)) return 0;
+    PyObject *id = PyDict_GetItemWithError(record, id_key);
+    if (id == NULL && PyErr_Occurred()) return -1;
+    PyObject *date = PyDict_GetItemWithError(record, date_key);
+    if (date == NULL && PyErr_Occurred()) return -1;
+    PyObject *page = PyDict_GetItemWithError(record, page_key);
+    if (page == NULL && PyErr_Occurred()) return -1;
+    if (id == NULL || date == NULL || !PyUnicode_Check(id) || !PyUnicode_Check(date)) return 0;
+    int ik = PyUnicode_KIND(id), dk = PyUnicode_KIND(date);
+    const void *is = PyUnicode_DATA(id), *ds = PyUnicode_DATA(date);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(id), dn = PyUnicode_GET_LENGTH(date);
+    /* id.rsplit("-", 3): the last three dashes part it into four */
+    Py_ssize_t dash[3], found = 0;
+    for (Py_ssize_t i = n - 1; i >= 0 && found < 3; i--)
+        if (PyUnicode_READ(ik, is, i) == '-') dash[found++] = i;
+    if (found < 3) return 0;
+    /* parts[1], id[dash[2] + 1 : dash[1]], against the date without its dashes */
+    Py_ssize_t at = dash[2] + 1;
+    for (Py_ssize_t j = 0; j < dn; j++) {
+        Py_UCS4 c = PyUnicode_READ(dk, ds, j);
+        if (c == '-') continue;
+        if (at >= dash[1] || PyUnicode_READ(ik, is, at) != c) return 0;
+        at++;
+    }
+    if (at != dash[1]) return 0;
+    if (page == NULL || !PyLong_Check(page) || PyBool_Check(page)) return 1;
+    /* parts[2], the label: "p" and ASCII digits must give the page */
+    Py_ssize_t start = dash[1] + 1, stop = dash[0];
+    if (stop - start < 2 || PyUnicode_READ(ik, is, start) != 'p') return 1;
+    long long label = 0;
+    for (Py_ssize_t i = start + 1; i < stop; i++) {
+        Py_UCS4 c = PyUnicode_READ(ik, is, i);
+        if (c < '0' || c > '9') return 1; /* not a page label */
+    }
+    if (stop - start - 1 > 18) return 0;
+    for (Py_ssize_t i = start + 1; i < stop; i++) label = label * 10 + (PyUnicode_READ(ik, is, i) - '0');
+    int overflow = 0;
+    long long value = PyLong_AsLongLongAndOverflow(page, &overflow);
+    if (value == -1 && PyErr_Occurred()) return -1;
+    return !overflow && value == label;
+}
+
+static PyObject *ids_agree(PyObject *self, PyObject *args)
+{
+    PyObject *records, *answers_obj;
+    if (!PyArg_ParseTuple(args, "O!O", &PyList_Type, &records, &answers_obj)) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(records);
+    Py_buffer answers;
+    if (read_buffer(answers_obj, &answers, n, 1, "answers") < 0) return NULL;
+    PyObject *id_key = PyUnicode_FromString("id"), *date_key = PyUnicode_FromString("date"),
+             *page_key = PyUnicode_FromString("page");
+    int failed = id_key == NULL || date_key == NULL || page_key == NULL;
+    int8_t *out = answers.buf;
+    for (Py_ssize_t i = 0; i < n && !failed; i++) {
+        int answer = id_agrees_one(PyList_GET_ITEM(records, i), id_key, date_key, page_key);
+        failed = answer < 0;
+        out[i] = (int8_t)answer;
+    }
+    Py_XDECREF(id_key);
+    Py_XDECREF(date_key);
+    Py_XDECREF(page_key);
+    PyBuffer_Release(&answers);
+    if (failed) return NULL;
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(ids_agree_doc,
+"ids_agree(records, answers)\n\n"
+"validate.id_agrees of each record, written to `answers` (one int8 each): 1 where it is true,\n"
+"0 where it is false or a page label is too long to read here (a closer look decides).");
+
 /* --- runs.body_fragment: a string value of a JSONL line, as orjson would write it --------- */
 
 static Py_ssize_t skip_blank(const unsigned char *s, Py_ssize_t i, Py_ssize_t n)
@@ -1077,6 +1155,7 @@ PyDoc_STRVAR(hashes_doc,
 static PyMethodDef methods[] = {
     {"scan", scan, METH_VARARGS, scan_doc},
     {"others", others, METH_VARARGS, others_doc},
+    {"ids_agree", ids_agree, METH_VARARGS, ids_agree_doc},
     {"hashes", hashes, METH_VARARGS, hashes_doc},
     {"string_value", string_value, METH_VARARGS, string_value_doc},
     {"release_line", release_line, METH_VARARGS, release_line_doc},

@@ -69,27 +69,30 @@ def table() -> np.ndarray:
     every = characters(0, BMP)
     out = np.zeros(CODE_POINTS, dtype=np.uint16)
 
-    def mark(bit: int, chars: str | None = None, pattern: re.Pattern[str] | None = None) -> None:
-        found = [ord(c) for c in chars] if chars is not None else []
-        if pattern is not None:
-            found = [m.start() for m in pattern.finditer(every)]
-        out[np.array(found, dtype=np.int64)] |= bit
+    def mark(bit: int, chars: str) -> None:
+        out[np.array([ord(c) for c in chars], dtype=np.int64)] |= bit
 
-    mark(CJK, pattern=re.compile(text.CJK_CHAR))
+    def mark_matches(bit: int, pattern: str, start: int = 0) -> None:
+        # a character pattern's runs of matches, a slice each: far fewer than its characters
+        found = characters(start, BMP if start == 0 else CODE_POINTS)
+        for run in re.finditer(f"(?:{pattern})+", found):
+            out[start + run.start() : start + run.end()] |= bit
+
+    mark_matches(CJK, text.CJK_CHAR)
     mark(PUNCT, text.CJK_PUNCT)
     mark(SPACE, text.SPACES)
-    mark(LATIN, pattern=re.compile(text._LATIN_CHAR_RE.pattern))
+    mark_matches(LATIN, text._LATIN_CHAR_RE.pattern)
     mark(HALF, text.HALF_MARKS)
     mark(BRACKET, "".join(text.BRACKET_PAIRS) + "".join(text.BRACKET_PAIRS.values()))
-    mark(BAD, pattern=text._BAD_CHAR_RE)
+    mark_matches(BAD, text._BAD_CHAR_RE.pattern)
     mark(MARKER, bylines.BYLINE_MARKERS)
     mark(NEWLINE, "\n")
     mark(STOP, text.STOPS)
     mark(CLOSER, text.CLOSERS)
-    mark(WHITE, "".join(c for c in every if c.isspace()))
+    mark_matches(WHITE, r"\s")  # str.isspace: the same Unicode property for str patterns
     out[not_nfc_safe(every)] |= NFC
     out[BMP:] |= NFC
-    out[[BMP + m.start() for m in re.finditer(text.CJK_CHAR, characters(BMP, CODE_POINTS))]] |= CJK
+    mark_matches(CJK, text.CJK_CHAR, start=BMP)
     out[:: neardup.SAMPLE] |= ANCHOR
     return out
 

@@ -290,6 +290,34 @@ def batch_flags(sources: list[Source], body: list[frozenset[str]]) -> list[froze
     return out
 
 
+def clean_records(sources: list[Source], flags: list[frozenset[str] | None]) -> list[bool]:
+    """For each record of a batch: does `check_record` plainly have nothing to say about it?
+
+    True where the compiled validator passes it, its id agrees with its date and page
+    (`ids_agree`), and no batch screen is raised: `check_record` would return no diagnostic,
+    so the batch's clean records skip its calls. False sends a record to `check_record`.
+    """
+    fast = schema.fast_validator()
+    if fast is None:
+        return [False] * len(sources)
+    records = [src.data for src in sources]
+    is_valid = fast.is_valid
+    return [
+        raised is not None and not raised and agrees and is_valid(data)
+        for data, raised, agrees in zip(records, flags, ids_agree(records), strict=True)
+    ]
+
+
+def ids_agree(records: list[dict[str, Any]]) -> list[bool]:
+    """`id_agrees` of each record, in C (`_scan.ids_agree`) where it is built; the C answers
+    false where it cannot tell, which only sends a record to the closer look."""
+    if not screens.native():
+        return [id_agrees(data) for data in records]
+    answers = np.zeros(len(records), dtype=np.int8)
+    screens.compiled().ids_agree(records, answers)
+    return answers.astype(bool).tolist()
+
+
 def batches(items: Iterator[tuple[int, Source | Diagnostic]], size: int) -> Iterator[list[tuple[int, Any]]]:
     batch: list[tuple[int, Any]] = []
     for item in items:
@@ -446,14 +474,17 @@ def checked_unit(unit: Unit, keep: Callable[[Source, list[Diagnostic]], None] | 
         sources = [src for _, src in records]
         bodies = screens.texts_of([src.data.get("body") for src in sources])
         screened = screens.screen(bodies, screens.BATCHED, sketch=True)
-        flags = iter(batch_flags(sources, screened.flags))
+        flags = batch_flags(sources, screened.flags)
+        checks = iter(zip(flags, clean_records(sources, flags), strict=True))
         for _, item in items:
             if isinstance(item, Diagnostic):
                 result.diagnostics.append(item)
                 continue
             result.records += 1
-            found = check_record(item, next(flags))
-            result.diagnostics.extend(found)
+            raised, clean = next(checks)
+            found = [] if clean else check_record(item, raised)
+            if found:
+                result.diagnostics.extend(found)
             if keep is not None:
                 keep(item, found)
         keys.add(sources, [index for index, _ in records], screened.sketches)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import unicodedata
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from benchmarks import synth
-from builder import build, bylines, corpus, neardup, rules, screens, validate
+from builder import build, bylines, corpus, neardup, rules, screens, text, validate
 from builder.sources import Source, read_path
 from tests.conftest import REPO, valid_record
 
@@ -82,6 +83,23 @@ def test_a_flag_rises_for_the_rule_that_reports() -> None:
         f"“{more}。",
     ]
     assert [sorted(f) for f in screens.body_flags(bodies)] == [[], ["C201"], ["C202"], ["C203"]]
+
+
+def test_the_class_table_marks_each_code_point_as_its_definition_says() -> None:
+    """The table (built from runs of matches) against each definition asked of every character."""
+    table = screens.table()
+    cjk, latin = re.compile(text.CJK_CHAR), re.compile(text._LATIN_CHAR_RE.pattern)
+    for cp in itertools.chain(range(screens.BMP), range(screens.BMP, screens.CODE_POINTS, 97)):
+        ch = chr(cp)
+        expected = {
+            screens.CJK: cjk.fullmatch(ch) is not None,
+            screens.LATIN: cp < screens.BMP and latin.fullmatch(ch) is not None,
+            screens.BAD: cp < screens.BMP and text._BAD_CHAR_RE.fullmatch(ch) is not None,
+            screens.WHITE: cp < screens.BMP and ch.isspace(),
+            screens.SPACE: ch in text.SPACES,
+        }
+        got = {bit: bool(table[cp] & bit) for bit in expected}
+        assert got == expected, hex(cp)
 
 
 def test_characters_left_unflagged_are_nfc_on_their_own_and_after_any_other() -> None:
@@ -351,6 +369,69 @@ def test_the_c_others_screen_decides_plain_bylines() -> None:
     assert (answers >= 0).all()
     assert [bool(a) for a in answers] == [rules.others_may_report(r) for r in records]
     assert 0 < answers.sum() < len(records)
+
+
+# Ids, dates and pages near those that agree: dashes, digits of both scripts, labels too long to read.
+id_part = st.sampled_from(
+    ["synth", "20201109", "2020-11-09", "p01", "p1", "p", "P01", "p０1", "p9" * 12, "0001", ""]
+)
+id_text = st.one_of(
+    st.lists(id_part, max_size=5).map("-".join),
+    st.tuples(
+        id_part,
+        id_part,
+        st.sampled_from(["p01", "p02", "p1", "p12", "p", "p" + "9" * 19, "pa", "x01"]),
+        id_part,
+    ).map("-".join),
+)
+
+
+@needs_c
+@SETTINGS
+@given(
+    record_id=st.one_of(id_text, st.integers(), st.none()),
+    date=st.one_of(st.sampled_from(["2020-11-09", "20201109", "2020-11-0９", "-", ""]), st.integers()),
+    page=st.one_of(
+        st.integers(min_value=-2, max_value=12), st.just(9**40), st.booleans(), st.none(), st.just("1")
+    ),
+    absent=st.sampled_from(["", "page", "date", "id"]),
+)
+def test_the_c_id_screen_is_id_agrees(record_id: object, date: object, page: object, absent: str) -> None:
+    """`_scan.ids_agree` answers what `validate.id_agrees` answers, but may say false where a
+    page label is too long for it to read; false only sends a record to the closer look."""
+    record = {
+        key: value for key, value in (("id", record_id), ("date", date), ("page", page)) if key != absent
+    }
+    answers = np.zeros(1, dtype=np.int8)
+    screens.compiled().ids_agree([record], answers)
+    if answers[0]:
+        assert validate.id_agrees(record)
+    else:
+        label_too_long = isinstance(record_id, str) and "9" * 19 in record_id
+        assert not validate.id_agrees(record) or label_too_long
+    record_id = "synth-20201109-p01-0001"
+    agreeing = [{"id": record_id, "date": "2020-11-09", "page": 1}, {"id": record_id, "date": "2020-11-09"}]
+    answers = np.zeros(2, dtype=np.int8)
+    screens.compiled().ids_agree(agreeing, answers)
+    assert answers.tolist() == [1, 1]
+
+
+@pytest.mark.parametrize("engine", ["c", "numpy"])
+def test_clean_records_are_those_check_record_finds_nothing_in(engine: str, monkeypatch) -> None:
+    """`validate.clean_records` lets a record skip `check_record` only where it would find
+    nothing, and lets most clean ones skip it, on a corpus with every kind of error."""
+    monkeypatch.setenv("NEWSSET_SCREENS", engine)
+    lines = [json.dumps(r, ensure_ascii=False) for r, _ in synth.generate(600, seed=3, error_rate=0.3)]
+    sources = [
+        Source("x.jsonl", i + 1, json.loads(line), format="jsonl", raw=line.encode())
+        for i, line in enumerate(lines)
+    ]
+    flags = validate.batch_flags(sources, screens.body_flags([s.data.get("body") for s in sources]))
+    clean = validate.clean_records(sources, flags)
+    found = [validate.check_record(src, raised) for src, raised in zip(sources, flags, strict=True)]
+    assert all(not f for f, c in zip(found, clean, strict=True) if c)
+    assert sum(clean) > 0.6 * sum(not f for f in found)
+    assert sum(bool(f) for f in found) > 100
 
 
 # Strings of every width Python stores, lone surrogates too, and values that are not strings.
