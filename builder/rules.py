@@ -443,16 +443,16 @@ def check(src: Source, screened: bool = True, flags: frozenset[str] | None = Non
     `flags`, when given, are the rules that the batch screens raised for this record: those of
     `screens.BATCHED` (`screens.body_flags` and `screens.field_flags`), which run when raised,
     and the OTHERS when one of them may report (`others_flags`), which then run their own screens.
+    Every rule is one or the other, so a rule not raised does not run.
     """
     if screened and flags is not None and not flags:
         return []  # the common clean record: no rule to run
     found: list[Diagnostic] = []
     for entry in ENTRIES:
         if screened:
-            if flags is not None and entry.batched:
-                if entry.rule_id not in flags:
-                    continue
-            elif entry.screen is not None and not entry.screen(src):
+            if flags is not None and entry.rule_id not in flags:
+                continue
+            if (flags is None or not entry.batched) and entry.screen is not None and not entry.screen(src):
                 continue
         found.extend(entry.func(src))
     return found
