@@ -529,6 +529,7 @@ static int id_agrees_one(PyObject *record, PyObject *id_key, PyObject *date_key,
     PyObject *page = PyDict_GetItemWithError(record, page_key);
     if (page == NULL && PyErr_Occurred()) return -1;
     if (id == NULL || date == NULL || !PyUnicode_Check(id) || !PyUnicode_Check(date)) return 0;
+    if (PyUnicode_READY(id) < 0 || PyUnicode_READY(date) < 0) return -1;
     int ik = PyUnicode_KIND(id), dk = PyUnicode_KIND(date);
     const void *is = PyUnicode_DATA(id), *ds = PyUnicode_DATA(date);
     Py_ssize_t n = PyUnicode_GET_LENGTH(id), dn = PyUnicode_GET_LENGTH(date);
