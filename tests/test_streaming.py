@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import gc
 import hashlib
 import json
 import os
@@ -389,6 +390,24 @@ def test_the_caller_works_meanwhile_once_before_the_results_come() -> None:
         for result in results:
             order.append(result)
         assert order == ["meanwhile", "0", "1", "2", "3", "4"]
+
+
+def frozen_objects(_: int) -> int:
+    return gc.get_freeze_count()
+
+
+def test_workers_start_with_the_callers_objects_frozen_and_the_caller_does_not() -> None:
+    """A worker's collector leaves alone the objects it inherited (so it does not copy their
+    pages); the caller's own collector is as it was, objects it froze itself staying frozen."""
+    assert gc.get_freeze_count() == 0
+    assert min(workers.imap(frozen_objects, range(4), 2)) > 0
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        assert min(workers.imap(frozen_objects, range(4), 2)) > 0
+        assert gc.get_freeze_count() > 0  # not unfrozen behind the caller's back
+    finally:
+        gc.unfreeze()
 
 
 @pytest.mark.parametrize("scan_batch", [card.SCAN_BATCH, 7])
