@@ -12,6 +12,8 @@ million articles is compared without holding either side's records.
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
@@ -123,6 +125,10 @@ class Side(Protocol):
         """`id`, `digest` (record_digest) and `at` (where the record is, for records_at)."""
         ...
 
+    def ids(self) -> pa.ChunkedArray:
+        """The records' ids (all a first release needs), in any order."""
+        ...
+
     def records_at(self, at: Sequence[int]) -> list[dict[str, Any]]:
         """The plain records at these places, in the same order."""
         ...
@@ -148,6 +154,9 @@ class Listed:
             },
             schema=DIGESTS,
         )
+
+    def ids(self) -> pa.ChunkedArray:
+        return pa.chunked_array([[r["id"] for r in self.records]], pa.string())
 
     def records_at(self, at: Sequence[int]) -> list[dict[str, Any]]:
         return [self.records[i] for i in at]
@@ -176,13 +185,12 @@ def compare_sides(
     new_schema: dict[str, Any],
     formats: tuple[int, int] | None = None,
 ) -> Changes:
-    """Compare two sides by their digests, reading again only the records whose digests differ."""
+    """Compare two sides by their digests, reading again only the records whose digests differ.
+    A first release (no old side) needs only its ids."""
     first = old is None
-    after = new.digests()
     changes = Changes(
         old_count=0,
-        new_count=after.num_rows,
-        added=sorted_ids(after) if old is None else [],
+        new_count=0,
         schema_changes=compare_schemas(old_schema, new_schema) if old_schema is not None else [],
         dates=new.span(),
         field_names=schema.field_names(new_schema),
@@ -190,7 +198,12 @@ def compare_sides(
         formats=formats if formats and formats[0] != formats[1] and not first else None,
     )
     if old is None:
+        ids = new.ids()
+        changes.new_count = len(ids)
+        changes.added = sorted_ids(ids)
         return changes
+    after = new.digests()
+    changes.new_count = after.num_rows
     before = old.digests()
     both = after.join(
         before, "id", join_type="full outer", left_suffix="_new", right_suffix="_old", use_threads=False
@@ -199,25 +212,46 @@ def compare_sides(
     in_new, in_old = pc.is_valid(both["digest_new"]), pc.is_valid(both["digest_old"])
     differ = pc.and_(pc.and_(in_new, in_old), pc.not_equal(both["digest_new"], both["digest_old"]))
     changes.old_count = int(pc.sum(in_old).as_py() or 0)
-    changes.added = sorted_ids(both.filter(pc.and_not(in_new, in_old)))
-    changes.removed = sorted_ids(both.filter(pc.and_not(in_old, in_new)))
+    changes.added = sorted_ids(both.filter(pc.and_not(in_new, in_old)).column("id"))
+    changes.removed = sorted_ids(both.filter(pc.and_not(in_old, in_new)).column("id"))
     changes.changed = changed_fields(both.filter(differ), old, new)
     return changes
 
 
-def sorted_ids(table: pa.Table) -> IdList:
-    ids = table.column("id").combine_chunks()
-    return IdList(ids.take(pc.sort_indices(ids)))
+def sorted_ids(ids: pa.ChunkedArray) -> IdList:
+    return IdList(on_disk(ids.take(pc.sort_indices(ids))))
+
+
+def on_disk(array: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The array read back from a file mapped into memory, so that its pages are the page
+    cache's, read in as they are touched, not the process's own: a changelog entry touches its
+    first ids and the count, and the new ids of a million articles (some 30 MB) are then not
+    held for the rest of a build. The file is unlinked at once (its pages live while they are
+    mapped); where it cannot be while it is open, the array stays in memory."""
+    handle, path = tempfile.mkstemp(prefix="newsset-ids-", suffix=".arrow")
+    os.close(handle)
+    table = pa.table({"ids": array})
+    with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    mapped = pa.ipc.open_file(pa.memory_map(path)).read_all().column(0)
+    try:
+        os.remove(path)
+    except OSError:  # pragma: no cover - where an open file cannot be removed (Windows)
+        del mapped
+        os.remove(path)
+        return array
+    return mapped
 
 
 class IdList(Sequence[str]):
-    """Ids kept as one Arrow array: a million take some 30 MB, not the 80 of Python strings.
+    """Ids kept as one Arrow array: a million take some 30 MB, not the 80 of Python strings
+    (and, as `sorted_ids` makes them, in a mapped file, see `on_disk`).
 
     A read-only list of str for everything else: it indexes, slices (to a list), iterates and
     compares equal to a list of the same ids.
     """
 
-    def __init__(self, ids: pa.Array) -> None:
+    def __init__(self, ids: pa.Array | pa.ChunkedArray) -> None:
         self.ids = ids
 
     def __len__(self) -> int:

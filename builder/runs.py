@@ -22,6 +22,7 @@ import ctypes
 import functools
 import heapq
 import json
+import mmap
 import multiprocessing.process
 import operator
 import os
@@ -103,6 +104,11 @@ class Staged:
             parts.append(pa.Table.from_arrays(columns, schema=DIGESTS))
         return pa.concat_tables(parts)
 
+    def ids(self) -> pa.ChunkedArray:
+        """The ids, from the runs' keys files mapped into memory (no copy is made of them)."""
+        columns = [mapped_ipc(run.keys).column("id") for run in self.runs]
+        return pa.chunked_array([c for column in columns for c in column.chunks], pa.string())
+
     def write_data(
         self,
         data_dir: Path,
@@ -112,8 +118,12 @@ class Staged:
         meanwhile: Callable[[], object] | None = None,
     ) -> card.Stats:
         """The Parquet and JSONL shards of the release, merged from the runs (`write_data`)."""
-        merged = self.merging.result() if self.merging is not None else None
-        return write_data(self.runs, data_dir, settings, jobs, progress, meanwhile, merged)
+        # the merge is passed on, not kept here, so that write_data can let go of its sizes
+        return write_data(self.runs, data_dir, settings, jobs, progress, meanwhile, self.merged())
+
+    def merged(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The runs' merge, where a child made it (`Merging`); None where write_data merges."""
+        return self.merging.result() if self.merging is not None else None
 
     def drop_runs(self) -> None:
         """Remove the run files in a child process, while the build goes on with the plots and
@@ -386,6 +396,18 @@ def read_ipc(path: str) -> pa.Table:
         return pa.ipc.open_file(source).read_all()
 
 
+def mapped_ipc(path: str) -> pa.Table:
+    """An IPC file's table over the file mapped into memory: its columns are views of the page
+    cache, read in as they are touched, and the map goes with the last of them. The map is
+    read at random (MADV_RANDOM), so that touching a column does not map in its neighbours'
+    pages around it."""
+    with open(path, "rb") as handle:
+        data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    if hasattr(mmap, "MADV_RANDOM"):
+        data.madvise(mmap.MADV_RANDOM)
+    return pa.ipc.open_file(pa.BufferReader(pa.py_buffer(data))).read_all()
+
+
 def read_batch(path: str, index: int) -> pa.RecordBatch:
     """One batch of an IPC file, the file opened for it alone: merging a thousand runs keeps no
     file open."""
@@ -583,8 +605,11 @@ def write_data(
     """
     data_dir.mkdir(parents=True, exist_ok=True)
     order, sizes = merged if merged is not None else merge(runs)
-    give_back_memory()  # what the comparison with the last release and the merge freed
+    del merged
     shards = build.plan_shards(sizes, settings.max_shard_bytes)
+    shard_bytes = [int(sizes[rng.start : rng.stop].sum()) for rng in shards]
+    del sizes  # eight bytes an article, not kept while the shards are written
+    give_back_memory()  # what the comparison with the last release and the merge freed
     taken = np.zeros(len(runs), dtype=np.int64)
     todo = []
     for index, rng in enumerate(shards):
@@ -594,11 +619,11 @@ def write_data(
         )
         taken += np.bincount(part, minlength=len(runs))
     tally = card.Tally()
-    shown = Progress(int(sizes.sum()), label="written", enabled=progress)
+    shown = Progress(sum(shard_bytes), label="written", enabled=progress)
     written = workers.imap(write_shard, todo, min(jobs, len(todo)), meanwhile)
-    for rng, part_tally in zip(shards, written, strict=True):
+    for rng, size, part_tally in zip(shards, shard_bytes, written, strict=True):
         tally.update(part_tally)
-        shown.update(2, len(rng), int(sizes[rng.start : rng.stop].sum()))
+        shown.update(2, len(rng), size)
     shown.close()
     return tally.stats()
 

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from builder import schema
+from builder import diff, schema
 from builder.diff import compare, compare_schemas
 from builder.release import ReleaseError, checksums, choose_version, parse_version, releases
 
@@ -454,3 +454,18 @@ def test_no_traceback_on_a_missing_articles_folder(project, tmp_path, newsset):
     assert result.exit_code == 1
     assert f"{tmp_path / 'nowhere'}:1:1  error  F005  no such file or folder" in result.output
     assert not os.path.exists(project.out) and not project.changelog.exists()
+
+
+def test_the_sorted_ids_of_a_comparison_live_in_a_mapped_file_not_in_memory(tmp_path, monkeypatch) -> None:
+    """`diff.sorted_ids` keeps the ids in a file mapped into memory and already unlinked: they
+    read as the sorted list, nothing is left on disk, and Arrow's pool holds none of them."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    ids = [f"pinghu-20201109-p01-{n:05d}" for n in range(20000, 0, -1)]
+    chunked = pa.chunked_array([ids[:7000], ids[7000:]], pa.string())
+    before = pa.total_allocated_bytes()
+    kept = diff.sorted_ids(chunked)
+    assert pa.total_allocated_bytes() - before < 100_000  # the 500 KB of ids are not in the pool
+    assert kept == sorted(ids) and kept[:2] == sorted(ids)[:2] and len(kept) == len(ids)
+    assert list(tmp_path.iterdir()) == []
+    first = compare(None, [{"id": "b", "date": "2020-11-09"}, {"id": "a", "date": "2020-11-09"}], None, {})
+    assert list(first.added) == ["a", "b"] and first.new_count == 2
