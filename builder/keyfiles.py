@@ -10,6 +10,7 @@ disk), and sorts one part at a time.
 from __future__ import annotations
 
 import math
+import mmap
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,21 +70,32 @@ class KeyFiles:
         return np.array(self.map(name))
 
     def rows_at(self, name: str, rows: np.ndarray) -> np.ndarray:
-        """Rows of the column by number (ascending, no repeats), read a window of the file at a
-        time: a check that looks at rows all over the file holds one window, not its pages."""
+        """Rows of the column by number (ascending, no repeats), gathered from the file mapped
+        into memory a window of `CHUNK_ROWS` rows at a time: only the pages that hold them are
+        read in, with no copy of the rest, and each window's pages are unmapped once its rows
+        are taken, so a check that looks at rows all over the file holds one window's pages."""
         dtype, shape = self.layout[name]
-        width = math.prod(shape)
+        row_bytes = dtype.itemsize * math.prod(shape)
         out = np.empty((len(rows), *shape), dtype)
+        if not len(rows):
+            return out
         with self.path(name).open("rb") as source:
+            data = mmap.mmap(source.fileno(), 0, access=mmap.ACCESS_READ)
+        try:
+            if hasattr(mmap, "MADV_RANDOM"):
+                data.madvise(mmap.MADV_RANDOM)  # the rows' own pages, not their neighbours'
+            column = np.frombuffer(data, dtype=dtype, count=self.rows(name) * math.prod(shape))
+            table = column.reshape(-1, *shape)
             start = 0
             while start < len(rows):
                 first = int(rows[start])
                 stop = int(np.searchsorted(rows, first + CHUNK_ROWS))
-                span = int(rows[stop - 1]) - first + 1
-                source.seek(first * dtype.itemsize * width)
-                window = np.fromfile(source, dtype=dtype, count=span * width).reshape(span, *shape)
-                out[start:stop] = window[rows[start:stop] - first]
+                out[start:stop] = table[rows[start:stop]]
+                unmap(data, first * row_bytes, (int(rows[stop - 1]) + 1) * row_bytes)
                 start = stop
+            del column, table
+        finally:
+            data.close()
         return out
 
     def chunks(self, name: str, rows: int = CHUNK_ROWS) -> Iterator[np.ndarray]:
@@ -100,6 +112,13 @@ class KeyFiles:
         elif self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
         self.counts.clear()
+
+
+def unmap(data: mmap.mmap, start: int, stop: int) -> None:
+    """Let go of the pages of [start, stop) of a mapped file (they stay in the page cache)."""
+    start -= start % mmap.PAGESIZE
+    if hasattr(mmap, "MADV_DONTNEED") and stop > start:
+        data.madvise(mmap.MADV_DONTNEED, start, min(stop, len(data)) - start)
 
 
 def same_key_pairs(keys: KeyFiles, name: str) -> Iterator[tuple[int, int]]:
