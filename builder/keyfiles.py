@@ -144,9 +144,10 @@ def same_key_arrays(keys: KeyFiles, name: str) -> Iterator[tuple[np.ndarray, np.
             start += len(chunk)
             used = chunk != 0
             chunk, index = chunk[used], index[used]
-            part = chunk >> np.uint64(64 - bits)
+            # a part's number has `bits` bits: as 16-bit numbers, numpy's stable sort is a radix sort
+            part = (chunk >> np.uint64(64 - bits)).astype(np.uint16 if bits <= 16 else np.uint64)
             order = np.argsort(part, kind="stable")
-            bounds = np.searchsorted(part[order], np.arange((1 << bits) + 1, dtype=np.uint64))
+            bounds = np.searchsorted(part[order], np.arange((1 << bits) + 1))
             for p in np.flatnonzero(np.diff(bounds)):
                 rows = order[bounds[p] : bounds[p + 1]]
                 parts.append(f"key-{p}", chunk[rows])
