@@ -164,9 +164,20 @@ def sorted_pairs(keys: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.nda
     with the first row of its run of equal keys, the earliest row, as the sort is stable."""
     if not len(keys):
         return rows[:0], rows[:0]
-    order = np.argsort(keys, kind="stable")
+    order = stable_order(keys)
     ordered = keys[order]
     new_run = np.concatenate([[True], ordered[1:] != ordered[:-1]])
     run_start = np.maximum.accumulate(np.where(new_run, np.arange(len(ordered)), 0))
     repeated = np.flatnonzero(~new_run & (ordered != 0))
     return rows[order[run_start[repeated]]], rows[order[repeated]]
+
+
+def stable_order(keys: np.ndarray) -> np.ndarray:
+    """`np.argsort(keys, kind="stable")` of uint64 keys, as four stable passes over their 16-bit
+    digits, lowest first: numpy sorts 16-bit numbers by radix, in about half the time its
+    stable sort of 64-bit ones takes."""
+    order = np.arange(len(keys))
+    for shift in range(0, 64, 16):
+        digits = (keys[order] >> np.uint64(shift)).astype(np.uint16)
+        order = order[np.argsort(digits, kind="stable")]
+    return order

@@ -132,3 +132,19 @@ def test_sorted_pairs_pair_each_repeat_with_the_first_of_its_key(values: list[in
         at = [3 * i for i, v in enumerate(values) if v == key]
         expected += [(at[0], other) for other in at[1:]]
     assert list(zip(first.tolist(), later.tolist(), strict=True)) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.integers(0, 5), st.integers(0, 2**64 - 1), st.sampled_from([2**16, 2**32 + 1, 2**48 - 1])
+        ),
+        max_size=60,
+    )
+)
+def test_the_radix_order_is_numpys_stable_order(values: list[int]) -> None:
+    """`keyfiles.stable_order` is `np.argsort(kind="stable")`, ties kept in place, on keys
+    that differ in any of their four 16-bit digits."""
+    keys = np.array(values, dtype=np.uint64)
+    assert keyfiles.stable_order(keys).tolist() == np.argsort(keys, kind="stable").tolist()
