@@ -81,22 +81,17 @@ class KeyFiles:
             return out
         with self.path(name).open("rb") as source:
             data = mmap.mmap(source.fileno(), 0, access=mmap.ACCESS_READ)
-        try:
-            if hasattr(mmap, "MADV_RANDOM"):
-                data.madvise(mmap.MADV_RANDOM)  # the rows' own pages, not their neighbours'
-            column = np.frombuffer(data, dtype=dtype, count=self.rows(name) * math.prod(shape))
-            table = column.reshape(-1, *shape)
-            start = 0
-            while start < len(rows):
-                first = int(rows[start])
-                stop = int(np.searchsorted(rows, first + CHUNK_ROWS))
-                out[start:stop] = table[rows[start:stop]]
-                unmap(data, first * row_bytes, (int(rows[stop - 1]) + 1) * row_bytes)
-                start = stop
-            del column, table
-        finally:
-            data.close()
-        return out
+        if hasattr(mmap, "MADV_RANDOM"):
+            data.madvise(mmap.MADV_RANDOM)  # the rows' own pages, not their neighbours'
+        table = np.frombuffer(data, dtype=dtype, count=self.rows(name) * math.prod(shape)).reshape(-1, *shape)
+        start = 0
+        while start < len(rows):
+            first = int(rows[start])
+            stop = int(np.searchsorted(rows, first + CHUNK_ROWS))
+            out[start:stop] = table[rows[start:stop]]
+            unmap(data, first * row_bytes, (int(rows[stop - 1]) + 1) * row_bytes)
+            start = stop
+        return out  # the map is closed with its last view, as this returns
 
     def chunks(self, name: str, rows: int = CHUNK_ROWS) -> Iterator[np.ndarray]:
         """The column `rows` rows at a time, read (not mapped), so nothing stays in memory."""
