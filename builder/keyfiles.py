@@ -79,10 +79,7 @@ class KeyFiles:
         out = np.empty((len(rows), *shape), dtype)
         if not len(rows):
             return out
-        with self.path(name).open("rb") as source:
-            data = mmap.mmap(source.fileno(), 0, access=mmap.ACCESS_READ)
-        if hasattr(mmap, "MADV_RANDOM"):
-            data.madvise(mmap.MADV_RANDOM)  # the rows' own pages, not their neighbours'
+        data = map_at_random(self.path(name))
         table = np.frombuffer(data, dtype=dtype, count=self.rows(name) * math.prod(shape)).reshape(-1, *shape)
         start = 0
         while start < len(rows):
@@ -107,6 +104,16 @@ class KeyFiles:
         elif self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
         self.counts.clear()
+
+
+def map_at_random(path: str | Path) -> mmap.mmap:
+    """A file mapped into memory for reading here and there (MADV_RANDOM): a page touched maps
+    in that page, not its neighbours around it too."""
+    with open(path, "rb") as source:
+        data = mmap.mmap(source.fileno(), 0, access=mmap.ACCESS_READ)
+    if hasattr(mmap, "MADV_RANDOM"):
+        data.madvise(mmap.MADV_RANDOM)
+    return data
 
 
 def unmap(data: mmap.mmap, start: int, stop: int) -> None:

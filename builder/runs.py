@@ -22,7 +22,6 @@ import ctypes
 import functools
 import heapq
 import json
-import mmap
 import multiprocessing.process
 import operator
 import os
@@ -38,7 +37,7 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
-from builder import build, card, schema, screens, validate, workers
+from builder import build, card, keyfiles, schema, screens, validate, workers
 from builder.config import BuildConfig
 from builder.diff import DIGESTS, line_digest
 from builder.progress import Progress
@@ -398,13 +397,9 @@ def read_ipc(path: str) -> pa.Table:
 
 def mapped_ipc(path: str) -> pa.Table:
     """An IPC file's table over the file mapped into memory: its columns are views of the page
-    cache, read in as they are touched, and the map goes with the last of them. The map is
-    read at random (MADV_RANDOM), so that touching a column does not map in its neighbours'
-    pages around it."""
-    with open(path, "rb") as handle:
-        data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-    if hasattr(mmap, "MADV_RANDOM"):
-        data.madvise(mmap.MADV_RANDOM)
+    cache, read in as they are touched, and the map goes with the last of them. Touching one
+    column does not map in its neighbours' pages (`keyfiles.map_at_random`)."""
+    data = keyfiles.map_at_random(path)
     return pa.ipc.open_file(pa.BufferReader(pa.py_buffer(data))).read_all()
 
 
