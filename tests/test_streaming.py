@@ -202,6 +202,20 @@ def test_streamed_shards_are_the_bytes_of_the_in_memory_build(
     assert json.dumps(stats.example, ensure_ascii=False) == json.dumps(want["example"], ensure_ascii=False)
 
 
+def test_each_side_gives_the_ids_its_digests_have(corpus: Path, tmp_path: Path) -> None:
+    """`ids()`, all a first release's comparison reads, is the id column of `digests()`, for the
+    staged corpus (its runs' keys, mapped) and for a release written from it (its shards)."""
+    with runs.stage([corpus], jobs=2) as staged:
+        assert len(staged.runs) > 10
+        ids = staged.ids()
+        assert ids.to_pylist() == staged.digests().column("id").to_pylist()
+        assert len(set(ids.to_pylist())) == 500
+        runs.write_data(staged.runs, tmp_path / "release" / "data", SETTINGS)
+    shards = build.ReleaseRows(tmp_path / "release")
+    assert sorted(shards.ids().to_pylist()) == sorted(shards.digests().column("id").to_pylist())
+    assert sorted(shards.ids().to_pylist()) == sorted(ids.to_pylist())
+
+
 def test_the_authors_keep_their_keys_order_in_the_jsonl(corpus: Path, tmp_path: Path) -> None:
     with runs.stage([corpus], jobs=1) as staged:
         runs.write_data(staged.runs, tmp_path, SETTINGS)
