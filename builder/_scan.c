@@ -715,35 +715,51 @@ static int members_after(Members *m, Py_ssize_t end, Py_ssize_t *comma)
     return (i < m->n && m->s[i] == '}') ? 0 : -1;
 }
 
+/* Where the string value of `key` is on one line s[0..n): the member's start and end (the
+ * comma that parts it from its neighbour included, so that the line without it is still an
+ * object) and the string's, quotes excluded. 0 when the line has the key once, unescaped, with a
+ * string value; -1 otherwise. */
+static int find_member(const unsigned char *s, Py_ssize_t n, const Py_buffer *key, Py_ssize_t *cut,
+                       Py_ssize_t *cut_end, Py_ssize_t *text, Py_ssize_t *text_end)
+{
+    Py_ssize_t at, at_len, value, comma = -1;
+    Members m;
+    int seen = 0, more = 1;
+    if (members_start(&m, s, n) < 0) return -1;
+    while (more) {
+        int found = members_next(&m, &at, &at_len, &value);
+        if (found <= 0) return found == 0 && seen ? 0 : -1;
+        int is_key = at_len == key->len && memcmp(s + at, key->buf, (size_t)key->len) == 0;
+        Py_ssize_t end, before = comma;
+        if (is_key) {
+            if (seen++ || value >= n || s[value] != '"') return -1;
+            end = skip_string(s, value, n, NULL, NULL);
+            *text = value + 1;
+            *text_end = end - 1;
+            *cut = before >= 0 ? before : at - 1; /* the comma before, if it is not the first */
+            *cut_end = end;
+        } else {
+            end = skip_value(s, value, n);
+        }
+        more = members_after(&m, end, &comma);
+        if (more < 0) return -1;
+        if (more && is_key && before < 0) *cut_end = comma + 1; /* the first: the comma after goes */
+    }
+    return seen ? 0 : -1;
+}
+
 static PyObject *string_value(PyObject *self, PyObject *args)
 {
     Py_buffer line, key;
     if (!PyArg_ParseTuple(args, "y*y*", &line, &key)) return NULL;
     const unsigned char *s = (const unsigned char *)line.buf;
-    Py_ssize_t n = line.len, found_start = -1, found_end = -1, at, at_len, value, comma;
-    Members m;
-    int ok = members_start(&m, s, n) == 0, plain = 1, seen = 0, more = 1;
-    while (ok && more) {
-        int found = members_next(&m, &at, &at_len, &value);
-        if (found <= 0) {
-            ok = found == 0;
-            break;
-        }
-        Py_ssize_t end;
-        if (at_len == key.len && memcmp(s + at, key.buf, (size_t)key.len) == 0) {
-            if (seen++ || value >= n || s[value] != '"') { ok = 0; break; } /* twice, or not a string */
-            found_start = value;
-            end = found_end = skip_string(s, value, n, &plain, NULL);
-        } else {
-            end = skip_value(s, value, n);
-        }
-        more = members_after(&m, end, &comma);
-        ok = more >= 0;
-    }
+    Py_ssize_t cut, cut_end, text, text_end;
+    int plain = 1, ok = find_member(s, line.len, &key, &cut, &cut_end, &text, &text_end) == 0;
+    if (ok) skip_string(s, text - 1, line.len, &plain, NULL); /* are its escapes orjson's? */
     PyBuffer_Release(&line);
     PyBuffer_Release(&key);
-    if (!ok || !seen || !plain) Py_RETURN_NONE;
-    return Py_BuildValue("(nn)", found_start, found_end);
+    if (!ok || !plain) Py_RETURN_NONE;
+    return Py_BuildValue("(nn)", text - 1, text_end + 1);
 }
 
 PyDoc_STRVAR(string_value_doc,
@@ -1002,39 +1018,6 @@ static Py_ssize_t unescape(const unsigned char *s, Py_ssize_t i, Py_ssize_t end,
         out[o++] = c;
     }
     return o;
-}
-
-/* Where the string value of `key` is on one line s[0..n): the member's start and end (the
- * comma that parts it from its neighbour included, so that the line without it is still an
- * object) and the string's, quotes excluded. 0 when the line has the key once, unescaped, with a
- * string value; -1 otherwise. */
-static int find_member(const unsigned char *s, Py_ssize_t n, const Py_buffer *key, Py_ssize_t *cut,
-                       Py_ssize_t *cut_end, Py_ssize_t *text, Py_ssize_t *text_end)
-{
-    Py_ssize_t at, at_len, value, comma = -1;
-    Members m;
-    int seen = 0, more = 1;
-    if (members_start(&m, s, n) < 0) return -1;
-    while (more) {
-        int found = members_next(&m, &at, &at_len, &value);
-        if (found <= 0) return found == 0 && seen ? 0 : -1;
-        int is_key = at_len == key->len && memcmp(s + at, key->buf, (size_t)key->len) == 0;
-        Py_ssize_t end, before = comma;
-        if (is_key) {
-            if (seen++ || value >= n || s[value] != '"') return -1;
-            end = skip_string(s, value, n, NULL, NULL);
-            *text = value + 1;
-            *text_end = end - 1;
-            *cut = before >= 0 ? before : at - 1; /* the comma before, if it is not the first */
-            *cut_end = end;
-        } else {
-            end = skip_value(s, value, n);
-        }
-        more = members_after(&m, end, &comma);
-        if (more < 0) return -1;
-        if (more && is_key && before < 0) *cut_end = comma + 1; /* the first: the comma after goes */
-    }
-    return seen ? 0 : -1;
 }
 
 static PyObject *split_string(PyObject *self, PyObject *args)
