@@ -34,8 +34,9 @@ SPLIT = "train"
 DATA_DIR = "data"
 SORT_FIELDS = ("date", "page", "id")
 # The column of a sorted run (builder/runs.py): each record's JSONL line, made from the record as
-# validated (so nested objects keep their keys' order, as the JSON had it).
+# validated (so nested objects keep their keys' order, as the JSON had it), with its newline.
 LINE_COLUMN = "jsonl"
+NEWLINE = 10
 
 
 def sort_key(record: dict[str, Any]) -> tuple[Any, ...]:
@@ -196,31 +197,32 @@ def parquet_writer(
 
 
 Lines = pa.Array | pa.ChunkedArray | Sequence[str]
+# A row group as write_shard takes it: its records' JSONL lines (an Arrow string array, or a
+# list), or the bytes of its JSONL file part, each line ended by its newline (a run's rows).
+RowGroup = Lines | pa.Buffer
 
 
 def write_shard(
-    row_groups: Iterable[Lines],
+    row_groups: Iterable[RowGroup],
     parquet: Path,
     jsonl: Path,
     settings: BuildConfig,
-    observe: Callable[[pa.Table, str], None] | None = None,
+    observe: Callable[[pa.Table, pa.Buffer], None] | None = None,
 ) -> tuple[str, str]:
-    """Write one shard from its row groups, each the JSONL lines of at most `row_group_rows`
-    records (an Arrow string array, or a list): the lines go to the JSONL file as they are,
-    and the same bytes, read as the schema's columns (`jsonl_table`), to the Parquet file as
-    one row group. `observe` sees each row group's table and its first line. Returns the
-    SHA-256 of the Parquet and of the JSONL file, hashed on the way to them (`HashingFile`)
-    rather than read back."""
+    """Write one shard from its row groups of at most `row_group_rows` records each: their
+    JSONL bytes (`group_bytes`) go to the JSONL file as they are, and the same bytes, read as
+    the schema's columns (`jsonl_table`), to the Parquet file as one row group. `observe` sees
+    each row group's table and JSONL bytes. Returns the SHA-256 of the Parquet and of the JSONL
+    file, hashed on the way to them (`HashingFile`) rather than read back."""
     writer = None
     with HashingFile(parquet) as parquet_out, HashingFile(jsonl) as out:
         try:
-            for lines in row_groups:
-                array = string_array(lines)
-                data = jsonl_bytes(array)
+            for group in row_groups:
+                data = group_bytes(group)
                 out.write(data)
                 table = jsonl_table(data)
                 if observe is not None:
-                    observe(table, array[0].as_py())
+                    observe(table, data)
                 if writer is None:
                     writer = parquet_writer(parquet_out, table.schema, settings)
                 writer.write_table(table, row_group_size=settings.row_group_rows)
@@ -234,10 +236,30 @@ def write_shard(
     return parquet_out.hexdigest(), out.hexdigest()
 
 
+def group_bytes(group: RowGroup) -> pa.Buffer:
+    """A row group's JSONL bytes, each line ended by a newline."""
+    return group if isinstance(group, pa.Buffer) else jsonl_bytes(string_array(group))
+
+
+def first_line(data: pa.Buffer) -> str:
+    """The first line of JSONL bytes, without its newline."""
+    chars = np.frombuffer(data, np.uint8)
+    ends = np.flatnonzero(chars == NEWLINE)
+    return bytes(chars[: ends[0] if len(ends) else len(chars)]).decode("utf-8")
+
+
+# The most bytes handed to the system in one write. Linux fills the page cache of a larger
+# write with large pages, whose first touch costs many times that of small ones on a virtual
+# machine (a freed large page goes back to the host): writing a row group's 5 MB of JSONL in
+# one call took a shard writer ten times the system time of writing it in these pieces.
+WRITE_PIECE = 256 << 10
+
+
 class HashingFile:
     """A file opened for writing that hashes (SHA-256) the bytes written through it, so that
     the writer of a release file knows its digest without reading the file back. pyarrow's
-    Parquet writer writes to it as to any Python file."""
+    Parquet writer writes to it as to any Python file. Large writes go to the file in pieces
+    of `WRITE_PIECE`."""
 
     def __init__(self, path: Path) -> None:
         self.file = path.open("wb")
@@ -245,7 +267,10 @@ class HashingFile:
 
     def write(self, data: Any) -> int:
         self.digest.update(data)
-        return self.file.write(data)
+        view = memoryview(data).cast("B")
+        for at in range(0, len(view), WRITE_PIECE):
+            self.file.write(view[at : at + WRITE_PIECE])
+        return len(view)
 
     def tell(self) -> int:
         return self.file.tell()
@@ -295,9 +320,18 @@ def string_array(lines: Lines) -> pa.Array:
 
 def jsonl_bytes(lines: pa.Array) -> pa.Buffer:
     """The lines, each ended by a newline, as one buffer: joined by Arrow, not by Python."""
-    ended = pa.concat_arrays([lines, pa.array([""], lines.type)])  # the last newline
-    whole = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, len(ended)], pa.int32()), ended), "\n")
+    empty = pa.Array.from_buffers(lines.type, 1, [None, pa.py_buffer(bytes(16)), pa.py_buffer(b"")])
+    ended = pa.concat_arrays([lines, empty])  # for the last newline
+    whole = pc.binary_join(pa.ListArray.from_arrays(index_array([0, len(ended)], np.int32), ended), "\n")
     return whole[0].as_buffer()
+
+
+def index_array(values: Sequence[int] | np.ndarray, dtype: type = np.int64) -> pa.Array:
+    """Integers as an Arrow array made from their buffer. pyarrow's conversion of Python or
+    numpy values imports pandas the first time (half a second of a process's CPU); a shard
+    writer converts none, and so never imports it."""
+    data = np.ascontiguousarray(values, dtype=dtype)
+    return pa.Array.from_buffers(pa.from_numpy_dtype(data.dtype), len(data), [None, pa.py_buffer(data)])
 
 
 def shard_files(release: Path, suffix: str) -> list[Path]:

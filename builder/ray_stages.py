@@ -438,7 +438,7 @@ def write_pieces(job: ShardPieces) -> card.Tally:
         pa.string(),
     )
     size = job.settings.row_group_rows
-    groups = (lines.slice(at, size) for at in range(0, len(lines), size))
+    groups = (runs.joined(lines.slice(at, size)) for at in range(0, len(lines), size))
     return runs.write_counted_shard(groups, job.index, job.count, Path(job.data_dir), job.settings)
 
 

@@ -193,13 +193,13 @@ def build_release(
     ReleaseError and touches nothing.
     """
     config = config or Config()
-    with runs.stage(articles, jobs, progress) as corpus:
+    dataset_dir = Path(out) / config.dataset.name
+    with runs.stage(articles, jobs, progress, converting=latest(dataset_dir) is not None) as corpus:
         report = corpus.report
         if report.errors or not corpus.count:
             if not report.errors:
                 raise ReleaseError("no articles found to build from")
             return BuildResult(report)
-        dataset_dir = Path(out) / config.dataset.name
         if version:
             refuse_existing(dataset_dir / version)
         todo = plan(corpus, latest(dataset_dir), version, bump, force, jobs)

@@ -4,8 +4,9 @@
 `validate.check_units`, so the build checks exactly what `newsset validate` checks. Each worker
 also normalises the records of its unit (`build.to_record`; for a JSONL line the C part can
 vouch for, its line is made from the input line, `release_line`), sorts them by (date, page, id)
-and writes them to a *run* in a temporary folder: an Arrow IPC file of their JSONL lines and a
-small one of their keys (date, page, id, JSONL size and digest). A worker holds one unit's
+and writes them to a *run* in a temporary folder: an Arrow IPC file of their JSONL lines (each
+with its newline, so that a row group's lines in order are its JSONL bytes) and a small one of
+their keys (date, page, id, JSONL size and digest). A worker holds one unit's
 records; no process holds the corpus.
 
 `write_data` merges the runs: it reads the keys of all runs, a batch per run at a time, to put
@@ -151,11 +152,16 @@ class Staged:
 
 @contextmanager
 def stage(
-    paths: Iterable[str | os.PathLike[str]], jobs: int | None = None, progress: bool | None = None
+    paths: Iterable[str | os.PathLike[str]],
+    jobs: int | None = None,
+    progress: bool | None = None,
+    converting: bool = True,
 ) -> Iterator[Staged]:
     """Validate the corpus and spill its records to sorted runs in a scratch folder (under
     TMPDIR), removed on exit, or by the next build if this one is killed. With errors the runs
-    are discarded: `runs` is empty.
+    are discarded: `runs` is empty. `converting`: this process will have pyarrow convert Python
+    values after the stage (the comparison with a previous release does), so it imports pandas
+    meanwhile (`import_pandas`).
 
     On the Ray engine the same work runs as Ray Data stages (builder/ray_stages.py) and the
     sorted records stay in Ray's object store instead.
@@ -174,7 +180,12 @@ def stage(
         )
         merging = Merging(folder, child=(jobs if jobs is not None else validate.default_jobs(units)) > 1)
         report, outputs = validate.check_units(
-            units, work, jobs, progress, meanwhile=import_pandas, checked=merging.start
+            units,
+            work,
+            jobs,
+            progress,
+            meanwhile=import_pandas if converting else None,
+            checked=merging.start,
         )
         give_back_memory()
         runs = [run for run in outputs if run is not None]
@@ -198,9 +209,11 @@ def remove_files(paths: Sequence[str]) -> None:
 
 
 def import_pandas() -> None:
-    """pyarrow imports pandas, where it is installed, at its first conversion of Python values
-    in a process (a fifth of a second); the build's comparison with the last release makes one,
-    and the card's `datasets` needs it. This process imports it while the workers stage."""
+    """pyarrow imports pandas, where it is installed, at its first conversion of Python or numpy
+    values in a process (half a second of CPU); the build's comparison with the last release
+    makes one. This process imports it while the workers stage, rather than after them. Shard
+    writers convert nothing (`build.index_array`, `card.int64_values`): a first release's build
+    imports pandas nowhere."""
     with suppress(ImportError):
         import pandas  # noqa: F401
 
@@ -331,7 +344,7 @@ def run_tables(entries: list[Entry]) -> tuple[pa.Table, pa.Table]:
         ],
         schema=KEYS,
     )
-    rows = pa.Table.from_arrays([lines_array(encoded)], names=[build.LINE_COLUMN])
+    rows = pa.Table.from_arrays([lines_array(encoded, ended=True)], names=[build.LINE_COLUMN])
     return keys, rows
 
 
@@ -347,16 +360,18 @@ def int64_array(values: list[int | None]) -> pa.Array:
 OFFSET_LIMIT = 2**31  # bytes a string array's 32-bit offsets can address
 
 
-def lines_array(lines: list[bytes]) -> pa.Array:
+def lines_array(lines: list[bytes], ended: bool = False) -> pa.Array:
     """UTF-8 texts (orjson's lines, or keys) as an Arrow string array, made from one joined
     buffer and the offsets without checking each text again; past 2 GiB, where 32-bit offsets
-    end, pyarrow makes (and checks) the array itself."""
+    end, pyarrow makes (and checks) the array itself. `ended`: each text ends in a newline."""
+    ending = b"\n" if ended else b""
     offsets = np.zeros(len(lines) + 1, dtype=np.int64)
-    np.cumsum([len(line) for line in lines], out=offsets[1:])
+    np.cumsum([len(line) + len(ending) for line in lines], out=offsets[1:])
     if offsets[-1] >= OFFSET_LIMIT:
-        return pa.array(lines, pa.binary()).cast(pa.string())
+        return pa.array([line + ending for line in lines], pa.binary()).cast(pa.string())
+    joined = ending.join([*lines, b""]) if ended else b"".join(lines)
     return pa.StringArray.from_buffers(
-        len(lines), pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(b"".join(lines))
+        len(lines), pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(joined)
     )
 
 
@@ -438,12 +453,12 @@ class RunReader:
         return pa.Table.from_batches(pieces)
 
     def line(self, row: int) -> str:
-        """The JSONL line of one row."""
+        """The JSONL line of one row, without its newline."""
         batch = int(np.searchsorted(self.bounds, row, side="right")) - 1
         if self.cached is None or self.cached[0] != batch:
             lines = read_batch(self.path, batch).column(build.LINE_COLUMN).to_pylist()
             self.cached = (batch, lines)
-        return self.cached[1][row - int(self.bounds[batch])]
+        return self.cached[1][row - int(self.bounds[batch])].removesuffix("\n")
 
 
 # --- the merge: order, shards, row groups ------------------------------------------------
@@ -641,10 +656,10 @@ def write_counted_shard(
     tally = card.Tally()
     measured = 0
 
-    def observe(table: pa.Table, first_line: str) -> None:
+    def observe(table: pa.Table, data: pa.Buffer) -> None:
         nonlocal measured
         if tally.example is None:
-            tally.example = json.loads(first_line)
+            tally.example = json.loads(build.first_line(data))
         tally.add(table)
         measured += card.measured_bytes(table)
 
@@ -658,9 +673,9 @@ def write_counted_shard(
     return tally
 
 
-def row_groups(readers: Sequence[RunReader], order: np.ndarray, size: int) -> Iterator[pa.ChunkedArray]:
-    """The lines of `size` rows at a time, in `order`: each group's rows are taken from the runs,
-    then put in order."""
+def row_groups(readers: Sequence[RunReader], order: np.ndarray, size: int) -> Iterator[pa.Buffer]:
+    """The JSONL bytes of `size` rows at a time, in `order`: each group's rows are taken from
+    the runs, then put in order (`joined`)."""
     for at in range(0, len(order), size):
         part = order[at : at + size]
         counts = np.bincount(part, minlength=len(readers))
@@ -668,4 +683,47 @@ def row_groups(readers: Sequence[RunReader], order: np.ndarray, size: int) -> It
         by_run = np.argsort(part, kind="stable")  # the lines: the part's rows, grouped by run
         position = np.empty_like(by_run)
         position[by_run] = np.arange(len(part))
-        yield lines.column(build.LINE_COLUMN).take(position)
+        yield joined(lines.column(build.LINE_COLUMN), position)
+
+
+INLINE_BYTES = 12  # a string view holds a text this short itself, not a place in a buffer
+VIEWS_CAST = int(pa.__version__.split(".")[0]) >= 18  # pyarrow casts string views to strings
+
+
+def joined(lines: pa.ChunkedArray, order: np.ndarray | None = None) -> pa.Buffer:
+    """The texts of a run's line column (each ending in its newline) in `order` (as they are
+    without), as one buffer: a row group's JSONL bytes, copied once. The order is put on
+    string views of the texts where they lie (16 bytes a row), which Arrow's cast to a string
+    array then copies, in that order, into one buffer; taking the strings in order, then
+    joining them, copied them twice."""
+    buffers: list[pa.Buffer] = []
+    views = []
+    for chunk in lines.chunks:
+        if not len(chunk):
+            continue
+        offsets = np.frombuffer(chunk.buffers()[1], np.int32, len(chunk) + 1, chunk.offset * 4)
+        starts, lengths = offsets[:-1], np.diff(offsets)
+        if not VIEWS_CAST or lengths.min() <= INLINE_BYTES:  # no record's line is that short
+            ordered = lines.take(build.index_array(order)) if order is not None else lines
+            return text_bytes(ordered.combine_chunks())
+        chars = np.frombuffer(chunk.buffers()[2], np.uint8)
+        view = np.empty((len(chunk), 4), np.int32)
+        view[:, 0] = lengths
+        view[:, 1] = chars[starts[:, None] + np.arange(4)].view(np.int32)[:, 0]  # the prefix
+        view[:, 2] = len(buffers)
+        view[:, 3] = starts
+        views.append(view)
+        buffers.append(chunk.buffers()[2])
+    if not views:
+        return pa.py_buffer(b"")
+    rows = np.concatenate(views)
+    if order is not None:
+        rows = rows[order]
+    viewed = pa.Array.from_buffers(pa.string_view(), len(rows), [None, pa.py_buffer(rows), *buffers])
+    return text_bytes(viewed.cast(pa.string()))
+
+
+def text_bytes(texts: pa.Array) -> pa.Buffer:
+    """The bytes of a string array's texts, one after the other."""
+    offsets = np.frombuffer(texts.buffers()[1], np.int32, len(texts) + 1, texts.offset * 4)
+    return texts.buffers()[2].slice(int(offsets[0]), int(offsets[-1] - offsets[0]))

@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 import gc
 import hashlib
+import io
 import json
 import os
 import random
@@ -505,7 +506,7 @@ def test_run_tables_are_the_tables_pyarrow_converts_and_need_no_pandas(tmp_path:
         }
     )
     assert keys.equals(expected) and keys.column("page").null_count == 14
-    assert rows.column(build.LINE_COLUMN).to_pylist() == [line.decode("utf-8") for line in lines]
+    assert rows.column(build.LINE_COLUMN).to_pylist() == [line.decode("utf-8") + "\n" for line in lines]
     corpus = tmp_path / "c.jsonl"
     corpus.write_bytes(b"".join(line + b"\n" for line in lines))
     script = (
@@ -518,6 +519,83 @@ def test_run_tables_are_the_tables_pyarrow_converts_and_need_no_pandas(tmp_path:
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert (done.returncode, done.stdout.strip()) == (0, "False"), done.stderr
+
+
+def joined_reference(texts: list[str], order: list[int]) -> bytes:
+    return "".join(texts[i] for i in order).encode("utf-8")
+
+
+@pytest.mark.parametrize("views", [True, False])
+def test_joined_is_the_lines_taken_in_order_then_joined(monkeypatch: pytest.MonkeyPatch, views: bool) -> None:
+    """A row group's JSONL bytes from a run's line column: chunks that are slices of their
+    arrays, taken in any order, through string views and through pyarrow's take."""
+    monkeypatch.setattr(runs, "VIEWS_CAST", views)
+    rng = random.Random(8)
+    texts = ['{"id":"' + "字" * rng.randrange(2, 30) + 'x"}\n' for _ in range(400)]
+    whole = [runs.lines_array([t[:-1].encode("utf-8") for t in texts[:250]], ended=True)]
+    whole.append(runs.lines_array([t[:-1].encode("utf-8") for t in texts[250:]], ended=True))
+    lines = pa.chunked_array([whole[0].slice(10, 200), whole[1].slice(0, 150), whole[1].slice(149, 0)])
+    kept = texts[10:210] + texts[250:400]
+    order = list(range(len(kept)))
+    rng.shuffle(order)
+    assert bytes(runs.joined(lines, np.array(order))) == joined_reference(kept, order)
+    assert bytes(runs.joined(lines)) == joined_reference(kept, list(range(len(kept))))
+    short = pa.chunked_array(
+        [runs.lines_array([b"{}", *[t[:-1].encode("utf-8") for t in texts[:5]]], ended=True)]
+    )
+    assert bytes(runs.joined(short, np.array([5, 0, 3]))) == joined_reference(["{}\n", *texts[:5]], [5, 0, 3])
+    assert bytes(runs.joined(pa.chunked_array([], pa.string()))) == b""
+
+
+def test_hashing_file_hands_large_writes_over_in_pieces(tmp_path: Path) -> None:
+    """No write to the system is larger than WRITE_PIECE; the file and its digest are whole."""
+    data = os.urandom(3 * build.WRITE_PIECE + 5)
+    path = tmp_path / "f.jsonl"
+    sizes: list[int] = []
+
+    class Recording(io.FileIO):
+        def write(self, piece: Any) -> int | None:
+            sizes.append(len(memoryview(piece)))
+            return super().write(piece)
+
+    with build.HashingFile(path) as out:
+        out.file.close()
+        out.file = io.BufferedWriter(Recording(path, "w"))
+        assert out.write(b"head") == 4
+        assert out.write(data) == len(data)
+        assert out.write(pa.py_buffer(b"tail")) == 4
+    assert path.read_bytes() == b"head" + data + b"tail"
+    assert out.hexdigest() == hashlib.sha256(b"head" + data + b"tail").hexdigest()
+    assert max(sizes) <= build.WRITE_PIECE and len(sizes) >= 4
+
+
+def test_a_first_release_imports_pandas_in_no_process(corpus: Path, tmp_path: Path) -> None:
+    """pyarrow imports pandas at its first conversion of Python values (half a second of a
+    process's CPU): a first release's build, its shard writers included, converts none; the
+    next release's build, which compares, has it imported while the workers stage."""
+    marker = tmp_path / "imported"
+    script = (
+        "import os, sys\n"
+        "class Watch:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'pandas':\n"
+        f"            open({str(marker)!r}, 'a').write(f'{{os.getpid()}} ')\n"
+        "sys.meta_path.insert(0, Watch())\n"
+        "from builder import runs\n"
+        "from builder.config import BuildConfig, Config\n"
+        "from builder.release import build_release\n"
+        f"runs.RUN_BYTES = {RUN_BYTES}\n"
+        f"config = Config(build=BuildConfig(max_shard_bytes={SETTINGS.max_shard_bytes}, row_group_rows=37))\n"
+        f"result = build_release([{str(corpus)!r}], {str(tmp_path / 'dist')!r}, version=sys.argv[1], "
+        "config=config, jobs=2)\n"
+        "print(len(list(result.release.glob('data/*.parquet'))), os.path.exists(%r))\n" % str(marker)
+    )
+    done = subprocess.run([sys.executable, "-c", script, "1.0.0"], capture_output=True, text=True)
+    assert (done.returncode, done.stdout.split()[1:]) == (0, ["False"]), done.stderr
+    assert int(done.stdout.split()[0]) > 3  # shards written by two worker processes
+    done = subprocess.run([sys.executable, "-c", script, "1.1.0"], capture_output=True, text=True)
+    assert (done.returncode, done.stdout.split()[1:]) == (0, ["True"]), done.stderr
+    assert marker.read_text().split() == [marker.read_text().split()[0]]  # in the main process alone
 
 
 def test_flush_soon_writes_the_files_through_in_a_thread(
