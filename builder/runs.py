@@ -427,6 +427,13 @@ def read_batch(path: str, index: int) -> pa.RecordBatch:
         return pa.ipc.open_file(source).get_batch(index)
 
 
+def mapped_batch(path: str, index: int) -> pa.RecordBatch:
+    """One batch of an IPC file whose buffers are views of the file mapped into memory: read
+    without a copy, and unmapped with the batch's last buffer."""
+    with pa.memory_map(path) as source:
+        return pa.ipc.open_file(source).get_batch(index)
+
+
 class RunReader:
     """Rows of one run read forward from a row, a batch at a time (or single lines by row)."""
 
@@ -443,7 +450,7 @@ class RunReader:
         pieces = []
         while count > 0:
             if self.current is None:
-                self.current = read_batch(self.path, self.batch)
+                self.current = mapped_batch(self.path, self.batch)
             n = min(count, self.current.num_rows - self.offset)
             pieces.append(self.current.slice(self.offset, n))
             self.offset += n
