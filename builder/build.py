@@ -9,7 +9,9 @@ same records give the same bytes.
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -255,21 +257,32 @@ def first_line(data: pa.Buffer) -> str:
 WRITE_PIECE = 256 << 10
 
 
+# Bytes written after which a file's new part is sent on to the disk (`start_writeback`).
+WRITEBACK_BYTES = 16 << 20
+
+
 class HashingFile:
     """A file opened for writing that hashes (SHA-256) the bytes written through it, so that
     the writer of a release file knows its digest without reading the file back. pyarrow's
     Parquet writer writes to it as to any Python file. Large writes go to the file in pieces
-    of `WRITE_PIECE`."""
+    of `WRITE_PIECE`; every `WRITEBACK_BYTES` the system is asked to start writing the new
+    part to the disk, so that the flush before the release is published finds little left."""
 
     def __init__(self, path: Path) -> None:
         self.file = path.open("wb")
         self.digest = hashlib.sha256()
+        self.sent = 0  # the bytes whose writing to the disk was started
 
     def write(self, data: Any) -> int:
         self.digest.update(data)
         view = memoryview(data).cast("B")
         for at in range(0, len(view), WRITE_PIECE):
             self.file.write(view[at : at + WRITE_PIECE])
+        written = self.file.tell()
+        if written - self.sent >= WRITEBACK_BYTES:
+            self.file.flush()
+            start_writeback(self.file.fileno(), self.sent, written - self.sent)
+            self.sent = written
         return len(view)
 
     def tell(self) -> int:
@@ -293,6 +306,28 @@ class HashingFile:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+@functools.cache
+def sync_file_range() -> Any:
+    """Linux's sync_file_range, through the C library; None where there is none."""
+    try:
+        call = ctypes.CDLL(None).sync_file_range
+    except (AttributeError, OSError):
+        return None
+    call.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    return call
+
+
+SYNC_FILE_RANGE_WRITE = 2
+
+
+def start_writeback(fd: int, start: int, length: int) -> None:
+    """Start writing a part of a file to the disk, without waiting for it (Linux; elsewhere the
+    final flush writes it all)."""
+    call = sync_file_range()
+    if call is not None:
+        call(fd, start, length, SYNC_FILE_RANGE_WRITE)
 
 
 def flush(path: Path) -> None:

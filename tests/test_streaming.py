@@ -569,6 +569,27 @@ def test_hashing_file_hands_large_writes_over_in_pieces(tmp_path: Path) -> None:
     assert max(sizes) <= build.WRITE_PIECE and len(sizes) >= 4
 
 
+def test_hashing_file_sends_each_written_part_on_to_the_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every WRITEBACK_BYTES the new part's writing to the disk is started, from where the last
+    one ended; the system call itself works on a real file."""
+    probe = os.open(tmp_path / "probe", os.O_CREAT | os.O_WRONLY)
+    try:
+        build.start_writeback(probe, 0, 4096)
+    finally:
+        os.close(probe)
+    monkeypatch.setattr(build, "WRITEBACK_BYTES", 1000)
+    started: list[tuple[int, int]] = []
+    monkeypatch.setattr(build, "start_writeback", lambda fd, start, length: started.append((start, length)))
+    path = tmp_path / "f.jsonl"
+    with build.HashingFile(path) as out:
+        for size in (600, 600, 300, 2500, 10):
+            out.write(b"x" * size)
+    assert started == [(0, 1200), (1200, 2800)]
+    assert path.stat().st_size == 4010
+
+
 def test_a_first_release_imports_pandas_in_no_process(corpus: Path, tmp_path: Path) -> None:
     """pyarrow imports pandas at its first conversion of Python values (half a second of a
     process's CPU): a first release's build, its shard writers included, converts none; the
