@@ -382,6 +382,14 @@ def int64_values(array: pa.Array) -> np.ndarray:
     )
 
 
+def counted(column: pa.ChunkedArray) -> dict[Any, int]:
+    """How many times each value (None too) is in a column, in the order the values first
+    appear: Arrow counts them (`value_counts`), and a Counter updated with the result keeps
+    that order, as it would counting the values one by one."""
+    counts = pc.value_counts(column)
+    return dict(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True))
+
+
 class Tally:
     """Stats gathered a table of rows at a time, in row order, in a few small counters.
 
@@ -403,12 +411,13 @@ class Tally:
         """Count the rows of a table of the dataset's columns, sorted by date."""
         if not table.num_rows:
             return
-        dates = table.column("date").cast(pa.string())
-        self.months.update(pc.utf8_slice_codeunits(dates, 0, 7).to_pylist())
-        self.sources.update(table.column("source").to_pylist())
-        self.sections.update(table.column("section").to_pylist())
+        dates = table.column("date")
+        for day, n in counted(dates).items():
+            self.months[day.isoformat()[:7]] += n
+        self.sources.update(counted(table.column("source")))
+        self.sections.update(counted(table.column("section")))
         self.lengths += [int64_values(chunk) for chunk in pc.utf8_length(table.column("body")).chunks]
-        self.extend_span((dates[0].as_py(), dates[-1].as_py()))
+        self.extend_span((dates[0].as_py().isoformat(), dates[-1].as_py().isoformat()))
 
     def extend_span(self, span: tuple[str, str] | None) -> None:
         if span is not None:

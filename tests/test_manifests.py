@@ -5,8 +5,10 @@ file that has not changed since."""
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pyarrow as pa
@@ -81,3 +83,17 @@ def test_measuring_a_shard_does_not_import_pandas(tmp_path: Path) -> None:
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_counted_values_come_in_the_order_they_first_appear() -> None:
+    """`card.counted` gives what a Counter counting the values one by one gives, in the same
+    order (the card lists sections with as many articles in the order they first appear)."""
+    rng = random.Random(4)
+    names = ["经济", "要闻", None, "社会", "文体", "B"]
+    for _ in range(50):
+        chunks = [
+            [rng.choice(names) for _ in range(rng.randrange(0, 30))] for _ in range(rng.randrange(1, 4))
+        ]
+        column = pa.chunked_array([pa.array(chunk, pa.string()) for chunk in chunks], pa.string())
+        expected = Counter(value for chunk in chunks for value in chunk)
+        assert list(card.counted(column).items()) == list(expected.items())
