@@ -514,7 +514,17 @@ def run_units(
 ) -> Iterator[UnitResult]:
     """Results in unit order, whatever the number of worker processes (`meanwhile`: see
     `workers.imap`)."""
+    if jobs > 1 and len(units) > 1:
+        prepare()
     return workers.imap(work, units, jobs, meanwhile)
+
+
+def prepare() -> None:
+    """Build here what checking records builds once a process: the screens' class table and the
+    schema's compiled validator. The worker processes forked next share them, instead of each
+    building its own on the way to its first unit (50 ms), while this process would wait."""
+    screens.sparse_table()
+    schema.fast_validator()
 
 
 def unit_bytes(unit: Unit) -> int:

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from benchmarks import synth
-from builder import schema, validate
+from builder import schema, screens, validate
 
 EXPECTED_RULE = {
     "missing-headline": "S001",
@@ -133,3 +133,21 @@ def test_a_script_read_from_stdin_can_use_worker_processes(tmp_path: Path) -> No
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "300"
+
+
+def built_before(unit: validate.Unit) -> validate.UnitResult:
+    """In a worker: were the class table and the fast validator there before its first unit?"""
+    return validate.UnitResult(
+        output=(screens.table.cache_info().currsize, schema.fast_validator.cache_info().currsize)
+    )
+
+
+def test_worker_processes_share_what_the_parent_prepared(tmp_path: Path) -> None:
+    """The screens' class table and the compiled validator are built once, before the workers
+    are forked, not once in each of them."""
+    screens.table.cache_clear()
+    screens.sparse_table.cache_clear()
+    schema.fast_validator.cache_clear()
+    units = [validate.Unit((str(tmp_path / f"{n}.jsonl"),)) for n in range(4)]
+    results = list(validate.run_units(units, 2, built_before))
+    assert [r.output for r in results] == [(1, 1)] * 4
