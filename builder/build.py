@@ -250,10 +250,11 @@ def first_line(data: pa.Buffer) -> str:
     return bytes(chars[: ends[0] if len(ends) else len(chars)]).decode("utf-8")
 
 
-# The most bytes handed to the system in one write. Linux fills the page cache of a larger
-# write with large pages, whose first touch costs many times that of small ones on a virtual
-# machine (a freed large page goes back to the host): writing a row group's 5 MB of JSONL in
-# one call took a shard writer ten times the system time of writing it in these pieces.
+# The most bytes handed to the system in one write. On this project's machine (a virtual one)
+# a write of 2 MB or more took ten times the system time a byte of writes of 1 MB or less:
+# Linux gives a large write large pages of the page cache, and most likely the host has taken
+# back the freed large pages, so that their first touch is slow. A shard writer that wrote a
+# row group's 5 MB of JSONL in one call spent a third of its time in the kernel.
 WRITE_PIECE = 256 << 10
 
 
