@@ -314,7 +314,7 @@ def sync_file_range() -> Any:
     """Linux's sync_file_range, through the C library; None where there is none."""
     try:
         call = ctypes.CDLL(None).sync_file_range
-    except (AttributeError, OSError):
+    except (AttributeError, OSError, TypeError):  # no such function, or no C library to ask
         return None
     call.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
     return call
