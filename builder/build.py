@@ -198,29 +198,23 @@ def parquet_writer(
     )
 
 
-Lines = pa.Array | pa.ChunkedArray | Sequence[str]
-# A row group as write_shard takes it: its records' JSONL lines (an Arrow string array, or a
-# list), or the bytes of its JSONL file part, each line ended by its newline (a run's rows).
-RowGroup = Lines | pa.Buffer
-
-
 def write_shard(
-    row_groups: Iterable[RowGroup],
+    row_groups: Iterable[pa.Buffer],
     parquet: Path,
     jsonl: Path,
     settings: BuildConfig,
     observe: Callable[[pa.Table, pa.Buffer], None] | None = None,
 ) -> tuple[str, str]:
     """Write one shard from its row groups of at most `row_group_rows` records each: their
-    JSONL bytes (`group_bytes`) go to the JSONL file as they are, and the same bytes, read as
-    the schema's columns (`jsonl_table`), to the Parquet file as one row group. `observe` sees
+    JSONL bytes (each line ended by its newline: `runs.joined` of a run's rows) go to the JSONL
+    file as they are, and the same bytes, read as the schema's columns (`jsonl_table`), to the
+    Parquet file as one row group. `observe` sees
     each row group's table and JSONL bytes. Returns the SHA-256 of the Parquet and of the JSONL
     file, hashed on the way to them (`HashingFile`) rather than read back."""
     writer = None
     with HashingFile(parquet) as parquet_out, HashingFile(jsonl) as out:
         try:
-            for group in row_groups:
-                data = group_bytes(group)
+            for data in row_groups:
                 out.write(data)
                 table = jsonl_table(data)
                 if observe is not None:
@@ -236,11 +230,6 @@ def write_shard(
             # and keeps it after the last: give it back then.
             pa.default_memory_pool().release_unused()
     return parquet_out.hexdigest(), out.hexdigest()
-
-
-def group_bytes(group: RowGroup) -> pa.Buffer:
-    """A row group's JSONL bytes, each line ended by a newline."""
-    return group if isinstance(group, pa.Buffer) else jsonl_bytes(string_array(group))
 
 
 def first_line(data: pa.Buffer) -> str:
@@ -346,28 +335,6 @@ def flush_soon(paths: Sequence[Path]) -> threading.Thread:
     thread = threading.Thread(target=lambda: [flush(p) for p in paths], name="newsset-flush", daemon=True)
     thread.start()
     return thread
-
-
-def string_array(lines: Lines) -> pa.Array:
-    if isinstance(lines, pa.ChunkedArray):
-        return lines.combine_chunks()
-    return lines if isinstance(lines, pa.Array) else pa.array(lines, pa.string())
-
-
-def jsonl_bytes(lines: pa.Array) -> pa.Buffer:
-    """The lines, each ended by a newline, as one buffer: joined by Arrow, not by Python."""
-    empty = pa.Array.from_buffers(lines.type, 1, [None, pa.py_buffer(bytes(16)), pa.py_buffer(b"")])
-    ended = pa.concat_arrays([lines, empty])  # for the last newline
-    whole = pc.binary_join(pa.ListArray.from_arrays(index_array([0, len(ended)], np.int32), ended), "\n")
-    return whole[0].as_buffer()
-
-
-def index_array(values: Sequence[int] | np.ndarray, dtype: type = np.int64) -> pa.Array:
-    """Integers as an Arrow array made from their buffer. pyarrow's conversion of Python or
-    numpy values imports pandas the first time (half a second of a process's CPU); a shard
-    writer converts none, and so never imports it."""
-    data = np.ascontiguousarray(values, dtype=dtype)
-    return pa.Array.from_buffers(pa.from_numpy_dtype(data.dtype), len(data), [None, pa.py_buffer(data)])
 
 
 def shard_files(release: Path, suffix: str) -> list[Path]:

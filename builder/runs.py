@@ -212,7 +212,7 @@ def import_pandas() -> None:
     """pyarrow imports pandas, where it is installed, at its first conversion of Python or numpy
     values in a process (half a second of CPU); the build's comparison with the last release
     makes one. This process imports it while the workers stage, rather than after them. Shard
-    writers convert nothing (`build.index_array`, `card.int64_values`): a first release's build
+    writers convert nothing (`int64_array`, `card.int64_values`): a first release's build
     imports pandas nowhere."""
     with suppress(ImportError):
         import pandas  # noqa: F401
@@ -655,9 +655,9 @@ def write_shard(job: ShardJob) -> card.Tally:
 
 
 def write_counted_shard(
-    groups: Iterable[build.Lines], index: int, count: int, folder: Path, settings: BuildConfig
+    groups: Iterable[pa.Buffer], index: int, count: int, folder: Path, settings: BuildConfig
 ) -> card.Tally:
-    """Write shard `index` of `count` from its row groups' lines (build.write_shard); return the
+    """Write shard `index` of `count` from its row groups' JSONL bytes (build.write_shard); return the
     tally of its rows for the card, with the files' facts (sizes, SHA-256) measured here, in the
     shard's worker. Both engines write their shards with it."""
     tally = card.Tally()
@@ -708,10 +708,10 @@ def joined(lines: pa.ChunkedArray, order: np.ndarray | None = None) -> pa.Buffer
     for chunk in lines.chunks:
         if not len(chunk):
             continue
-        offsets = np.frombuffer(chunk.buffers()[1], np.int32, len(chunk) + 1, chunk.offset * 4)
+        offsets = string_offsets(chunk)
         starts, lengths = offsets[:-1], np.diff(offsets)
         if not VIEWS_CAST or lengths.min() <= INLINE_BYTES:  # no record's line is that short
-            ordered = lines.take(build.index_array(order)) if order is not None else lines
+            ordered = lines.take(int64_array(order.tolist())) if order is not None else lines
             return text_bytes(ordered.combine_chunks())
         chars = np.frombuffer(chunk.buffers()[2], np.uint8)
         view = np.empty((len(chunk), 4), np.int32)
@@ -732,5 +732,10 @@ def joined(lines: pa.ChunkedArray, order: np.ndarray | None = None) -> pa.Buffer
 
 def text_bytes(texts: pa.Array) -> pa.Buffer:
     """The bytes of a string array's texts, one after the other."""
-    offsets = np.frombuffer(texts.buffers()[1], np.int32, len(texts) + 1, texts.offset * 4)
+    offsets = string_offsets(texts)
     return texts.buffers()[2].slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
+
+
+def string_offsets(texts: pa.Array) -> np.ndarray:
+    """A string array's offsets (32-bit), as a view of its buffer."""
+    return np.frombuffer(texts.buffers()[1], np.int32, len(texts) + 1, texts.offset * 4)

@@ -19,11 +19,13 @@ from builder.config import BuildConfig
 from tests.conftest import ARTICLES, valid_record
 
 
-def lines_of(count: int) -> list[str]:
+def lines_of(count: int) -> pa.Buffer:
+    """A row group's JSONL bytes: `count` records, each line ended by its newline."""
     record = build.plain(valid_record())
-    return [
+    lines = [
         json.dumps(dict(record, id=f"{record['id'][:-2]}{n:02d}"), ensure_ascii=False) for n in range(count)
     ]
+    return pa.py_buffer("".join(line + "\n" for line in lines).encode("utf-8"))
 
 
 def test_a_shard_writer_measures_what_the_driver_would(tmp_path: Path) -> None:
