@@ -718,9 +718,10 @@ static int members_after(Members *m, Py_ssize_t end, Py_ssize_t *comma)
 /* Where the string value of `key` is on one line s[0..n): the member's start and end (the
  * comma that parts it from its neighbour included, so that the line without it is still an
  * object) and the string's, quotes excluded. 0 when the line has the key once, unescaped, with a
- * string value; -1 otherwise. */
+ * string value; -1 otherwise. With `plain`, the walk over the string also says whether its
+ * escapes are orjson's (skip_string). */
 static int find_member(const unsigned char *s, Py_ssize_t n, const Py_buffer *key, Py_ssize_t *cut,
-                       Py_ssize_t *cut_end, Py_ssize_t *text, Py_ssize_t *text_end)
+                       Py_ssize_t *cut_end, Py_ssize_t *text, Py_ssize_t *text_end, int *plain)
 {
     Py_ssize_t at, at_len, value, comma = -1;
     Members m;
@@ -733,7 +734,7 @@ static int find_member(const unsigned char *s, Py_ssize_t n, const Py_buffer *ke
         Py_ssize_t end, before = comma;
         if (is_key) {
             if (seen++ || value >= n || s[value] != '"') return -1;
-            end = skip_string(s, value, n, NULL, NULL);
+            end = skip_string(s, value, n, plain, NULL);
             *text = value + 1;
             *text_end = end - 1;
             *cut = before >= 0 ? before : at - 1; /* the comma before, if it is not the first */
@@ -754,8 +755,7 @@ static PyObject *string_value(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "y*y*", &line, &key)) return NULL;
     const unsigned char *s = (const unsigned char *)line.buf;
     Py_ssize_t cut, cut_end, text, text_end;
-    int plain = 1, ok = find_member(s, line.len, &key, &cut, &cut_end, &text, &text_end) == 0;
-    if (ok) skip_string(s, text - 1, line.len, &plain, NULL); /* are its escapes orjson's? */
+    int plain = 1, ok = find_member(s, line.len, &key, &cut, &cut_end, &text, &text_end, &plain) == 0;
     PyBuffer_Release(&line);
     PyBuffer_Release(&key);
     if (!ok || !plain) Py_RETURN_NONE;
@@ -1053,7 +1053,7 @@ static PyObject *split_string(PyObject *self, PyObject *args)
         for (Py_ssize_t line = 0; line < lines; line++) {
             const unsigned char *nl = memchr(s + i, '\n', (size_t)(n - i));
             Py_ssize_t end = nl - s, cut, cut_end, text, text_end;
-            if (find_member(s + i, end - i, &key, &cut, &cut_end, &text, &text_end) < 0) { ok = 0; break; }
+            if (find_member(s + i, end - i, &key, &cut, &cut_end, &text, &text_end, NULL) < 0) { ok = 0; break; }
             Py_ssize_t written = unescape(s + i, text, text_end, ts + t);
             if (written < 0 || t + written > INT32_MAX) { ok = 0; break; }
             t += written;
