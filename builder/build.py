@@ -208,9 +208,9 @@ def write_shard(
     """Write one shard from its row groups of at most `row_group_rows` records each: their
     JSONL bytes (each line ended by its newline: `runs.joined` of a run's rows) go to the JSONL
     file as they are, and the same bytes, read as the schema's columns (`jsonl_table`), to the
-    Parquet file as one row group. `observe` sees
-    each row group's table and JSONL bytes. Returns the SHA-256 of the Parquet and of the JSONL
-    file, hashed on the way to them (`HashingFile`) rather than read back."""
+    Parquet file as one row group. `observe` sees each row group's table and JSONL bytes.
+    Returns the SHA-256 of the Parquet and of the JSONL file, hashed on the way to them
+    (`HashingFile`) rather than read back."""
     writer = None
     with HashingFile(parquet) as parquet_out, HashingFile(jsonl) as out:
         try:
