@@ -391,10 +391,10 @@ class ReleaseRows:
         jobs = self.jobs if self.jobs is not None else min(os.cpu_count() or 1, len(tasks))
         return pa.concat_tables([DIGESTS.empty_table(), *workers.imap(group_digests, tasks, jobs)])
 
-    def ids(self) -> pa.ChunkedArray:
-        """The ids, from each shard's id column."""
-        columns = [f.read(columns=["id"]).column("id") for f in self.files]
-        return pa.chunked_array([c for column in columns for c in column.chunks], pa.string())
+    def ids(self) -> Iterator[pa.Array]:
+        """The ids, a shard's id column at a time."""
+        for f in self.files:
+            yield f.read(columns=["id"]).column("id").combine_chunks()
 
     def read_group(self, index: int) -> pa.Table:
         f, g = self.groups[index]

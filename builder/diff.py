@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
@@ -29,6 +29,7 @@ LEVELS = ("none", "patch", "minor", "major")
 LIST_LIMIT = 100
 DETAIL_BATCH = 1024  # records read again at a time to find what changed
 DIGESTS = pa.schema([("id", pa.string()), ("digest", pa.binary(16)), ("at", pa.int64())])
+IDS = pa.schema([("ids", pa.string())])
 
 
 @dataclass(frozen=True)
@@ -125,8 +126,9 @@ class Side(Protocol):
         """`id`, `digest` (record_digest) and `at` (where the record is, for records_at)."""
         ...
 
-    def ids(self) -> pa.ChunkedArray:
-        """The records' ids (all a first release needs), in any order."""
+    def ids(self) -> Iterable[pa.Array]:
+        """The records' ids (all a first release needs), in any order, a chunk at a time: a
+        chunk is let go before the next is read."""
         ...
 
     def records_at(self, at: Sequence[int]) -> list[dict[str, Any]]:
@@ -155,8 +157,8 @@ class Listed:
             schema=DIGESTS,
         )
 
-    def ids(self) -> pa.ChunkedArray:
-        return pa.chunked_array([[r["id"] for r in self.records]], pa.string())
+    def ids(self) -> Iterable[pa.Array]:
+        yield pa.array([r["id"] for r in self.records], pa.string())
 
     def records_at(self, at: Sequence[int]) -> list[dict[str, Any]]:
         return [self.records[i] for i in at]
@@ -198,9 +200,8 @@ def compare_sides(
         formats=formats if formats and formats[0] != formats[1] and not first else None,
     )
     if old is None:
-        ids = new.ids()
-        changes.new_count = len(ids)
-        changes.added = sorted_ids(ids)
+        changes.added = SortedIds(new.ids())
+        changes.new_count = len(changes.added)
         return changes
     after = new.digests()
     changes.new_count = after.num_rows
@@ -219,28 +220,51 @@ def compare_sides(
 
 
 def sorted_ids(ids: pa.ChunkedArray) -> IdList:
-    return IdList(on_disk(ids.take(pc.sort_indices(ids))))
+    return IdList(on_disk(ids.take(pc.sort_indices(ids)).chunks))
 
 
-def on_disk(array: pa.ChunkedArray) -> pa.ChunkedArray:
-    """The array read back from a file mapped into memory, so that its pages are the page
-    cache's, read in as they are touched, not the process's own: a changelog entry touches its
-    first ids and the count, and the new ids of a million articles (some 30 MB) are then not
-    held for the rest of a build. The file is unlinked at once (its pages live while they are
-    mapped); where it cannot be while it is open, the array stays in memory."""
+def on_disk(chunks: Iterable[pa.Array]) -> pa.ChunkedArray:
+    """The chunks read back from a file mapped into memory (`spill`), so that their pages are
+    the page cache's, read in as they are touched, not the process's own: a changelog entry
+    touches its first ids and the count, and the new ids of a million articles (some 30 MB)
+    are then not held for the rest of a build."""
+    return read_ids(spill(chunks))
+
+
+def spill(chunks: Iterable[pa.Array]) -> pa.NativeFile:
+    """The chunks written one by one to a file, opened mapped into memory and unlinked at once
+    (its pages live while it is mapped), to be read by `read_ids`; where an open file cannot be
+    removed, its bytes are read into memory instead."""
     handle, path = tempfile.mkstemp(prefix="newsset-ids-", suffix=".arrow")
     os.close(handle)
-    table = pa.table({"ids": array})
-    with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-        writer.write_table(table)
-    mapped = pa.ipc.open_file(pa.memory_map(path)).read_all().column(0)
+    try:
+        with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, IDS) as writer:
+            for chunk in chunks:
+                writer.write_batch(pa.record_batch([chunk], schema=IDS))
+        source = pa.memory_map(path)
+    except BaseException:
+        os.remove(path)
+        raise
     try:
         os.remove(path)
     except OSError:  # pragma: no cover - where an open file cannot be removed (Windows)
-        del mapped
+        source.close()
+        with pa.OSFile(path) as copy:
+            source = pa.BufferReader(copy.read_buffer())
         os.remove(path)
-        return array
-    return mapped
+    return source
+
+
+def read_ids(source: pa.NativeFile) -> pa.ChunkedArray:
+    return pa.ipc.open_file(source).read_all().column(0)
+
+
+def smallest(ids: pa.Array | pa.ChunkedArray, count: int) -> pa.Array:
+    """The `count` smallest ids, sorted."""
+    if count <= 0:
+        return pa.array([], pa.string())
+    chosen = ids.take(pc.select_k_unstable(ids, count, sort_keys=[("id", "ascending")]))
+    return chosen.combine_chunks() if isinstance(chosen, pa.ChunkedArray) else chosen
 
 
 class IdList(Sequence[str]):
@@ -273,6 +297,52 @@ class IdList(Sequence[str]):
 
     def __repr__(self) -> str:
         return repr(self[:10])[:-1] + (f", … {len(self)} in all]" if len(self) > 10 else "]")
+
+
+class SortedIds(IdList):
+    """Ids given in any order, read as a sorted IdList, that are sorted only when read past
+    their first `head` (what a changelog entry lists, see `describe`).
+
+    The first are chosen as the ids come in, a chunk at a time, and the ids wait unsorted in
+    a mapped file (`spill`), not read: a first release's comparison holds one chunk (a run's
+    ids) at a time, not a million ids and their sorted copy (70 MB). Reading past the first
+    sorts them all, once, as `sorted_ids` does.
+    """
+
+    def __init__(self, chunks: Iterable[pa.Array], head: int = LIST_LIMIT) -> None:
+        self.count = 0
+        firsts: list[pa.Array] = []
+
+        def chosen() -> Iterator[pa.Array]:
+            for chunk in chunks:
+                firsts.append(smallest(chunk, head))
+                self.count += len(chunk)
+                yield chunk
+
+        self.unsorted = spill(chosen())
+        self.first = smallest(pa.chunked_array(firsts, pa.string()), head)
+        self.all: IdList | None = None
+
+    @property  # type: ignore[override]
+    def ids(self) -> pa.Array | pa.ChunkedArray:
+        if self.all is None:
+            self.all = sorted_ids(read_ids(self.unsorted))
+        return self.all.ids
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return IdList, (self.ids,)  # a mapped file does not travel: the sorted ids do
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(len(self))
+            if step == 1 and stop <= len(self.first):
+                return self.first[start:stop].to_pylist()
+        elif isinstance(index, int) and 0 <= index < len(self.first):
+            return self.first[index].as_py()
+        return super().__getitem__(index)
 
 
 def changed_fields(candidates: pa.Table, old: Side, new: Side) -> dict[str, list[str]]:

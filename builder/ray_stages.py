@@ -356,10 +356,11 @@ class Sorted:
             at += rows
         return pa.concat_tables(parts)
 
-    def ids(self) -> pa.ChunkedArray:
+    def ids(self) -> Iterator[pa.Array]:
         """The ids, a block at a time."""
-        chunks = [self.block(i, ["id"]).column("id") for i, rows in enumerate(self.block_rows) if rows]
-        return pa.chunked_array([c for column in chunks for c in column.chunks], pa.string())
+        for index, rows in enumerate(self.block_rows):
+            if rows:
+                yield self.block(index, ["id"]).column("id").combine_chunks()
 
     def records_at(self, at: Sequence[int]) -> list[dict[str, Any]]:
         starts = np.cumsum([0, *self.block_rows])

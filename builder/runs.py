@@ -104,12 +104,12 @@ class Staged:
             parts.append(pa.Table.from_arrays(columns, schema=DIGESTS))
         return pa.concat_tables(parts)
 
-    def ids(self) -> pa.ChunkedArray:
-        """The ids, a chunk a run, from the runs' keys files mapped into memory. A run's keys
-        are in batches of a few dozen rows (`key_rows`): the sort that follows takes half the
-        time, and half the memory, over a chunk a run than over a chunk a batch."""
-        columns = [mapped_ipc(run.keys).column("id").combine_chunks() for run in self.runs]
-        return pa.chunked_array(columns, pa.string())
+    def ids(self) -> Iterator[pa.Array]:
+        """The ids, a chunk a run, from the runs' keys files mapped into memory (a run's keys
+        are in batches of a few dozen rows, `key_rows`: a chunk a batch would make a sort of
+        them take twice the time and memory)."""
+        for run in self.runs:
+            yield mapped_ipc(run.keys).column("id").combine_chunks()
 
     def write_data(
         self,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import os
+import random
 import re
 import subprocess
 import sys
@@ -469,3 +471,48 @@ def test_the_sorted_ids_of_a_comparison_live_in_a_mapped_file_not_in_memory(tmp_
     assert list(tmp_path.iterdir()) == []
     first = compare(None, [{"id": "b", "date": "2020-11-09"}, {"id": "a", "date": "2020-11-09"}], None, {})
     assert list(first.added) == ["a", "b"] and first.new_count == 2
+
+
+def test_a_first_release_sorts_its_ids_only_when_read_past_what_the_changelog_lists(
+    tmp_path, monkeypatch
+) -> None:
+    """A first release's new ids (`diff.SortedIds`) come a chunk at a time and wait unsorted in
+    a mapped, unlinked file; the changelog entry reads their count and first LIST_LIMIT, chosen
+    as they came, and sorts nothing. Read further, they are all sorted."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    rng = random.Random(5)
+    ids = [f"pinghu-2020{rng.randrange(1, 13):02d}09-p{rng.randrange(1, 9):02d}-{n:05d}" for n in range(3000)]
+    rng.shuffle(ids)
+    cuts = [0, 0, 40, 41, 1700, 3000]  # an empty chunk, one of a single id, and fewer than the head
+    chunks = [pa.array(ids[a:b], pa.string()) for a, b in itertools.pairwise(cuts)]
+
+    class Chunked:
+        def ids(self):
+            yield from chunks
+
+        def span(self):
+            return ("2020-01-09", "2020-12-09")
+
+    before = pa.total_allocated_bytes()
+    changes = diff.compare_sides(None, Chunked(), None, schema.load())
+    assert pa.total_allocated_bytes() - before < 50_000  # the ids (90 KB) are in the file, not the pool
+    assert list(tmp_path.iterdir()) == []
+    entry = diff.describe(changes)
+    assert (
+        entry[1]
+        == f"Added (3000): {', '.join(sorted(ids)[: diff.LIST_LIMIT])} and 2900 more (newsset diff lists all)"
+    )
+    added = changes.added
+    assert isinstance(added, diff.SortedIds) and added.all is None  # nothing was sorted for it
+    assert changes.new_count == len(added) == 3000
+    assert added[0] == min(ids) and added[diff.LIST_LIMIT - 1] == sorted(ids)[diff.LIST_LIMIT - 1]
+    assert added.all is None
+    assert (
+        added[diff.LIST_LIMIT - 3 : diff.LIST_LIMIT + 3]
+        == sorted(ids)[diff.LIST_LIMIT - 3 : diff.LIST_LIMIT + 3]
+    )
+    assert added.all is not None
+    assert added == sorted(ids) and added[-1] == max(ids) and added[::-500] == sorted(ids)[::-500]
+    few = diff.SortedIds(iter([pa.array(["c", "a"]), pa.array(["b"])]), head=2)
+    assert (few[:2], few[1], few.all) == (["a", "b"], "b", None)
+    assert list(few) == ["a", "b", "c"] and len(few) == 3

@@ -204,17 +204,22 @@ def test_streamed_shards_are_the_bytes_of_the_in_memory_build(
 
 
 def test_each_side_gives_the_ids_its_digests_have(corpus: Path, tmp_path: Path) -> None:
-    """`ids()`, all a first release's comparison reads, is the id column of `digests()`, for the
-    staged corpus (its runs' keys, mapped) and for a release written from it (its shards)."""
+    """`ids()`, all a first release's comparison reads, is the id column of `digests()`, a chunk
+    at a time: a run's (its keys, mapped) for the staged corpus, a shard's for a release."""
     with runs.stage([corpus], jobs=2) as staged:
         assert len(staged.runs) > 10
-        ids = staged.ids()
-        assert ids.to_pylist() == staged.digests().column("id").to_pylist()
-        assert len(set(ids.to_pylist())) == 500
+        chunks = list(staged.ids())
+        assert [len(c) for c in chunks] == [run.count for run in staged.runs]
+        ids = [i for chunk in chunks for i in chunk.to_pylist()]
+        assert ids == staged.digests().column("id").to_pylist()
+        assert len(set(ids)) == 500
         runs.write_data(staged.runs, tmp_path / "release" / "data", SETTINGS)
     shards = build.ReleaseRows(tmp_path / "release")
-    assert sorted(shards.ids().to_pylist()) == sorted(shards.digests().column("id").to_pylist())
-    assert sorted(shards.ids().to_pylist()) == sorted(ids.to_pylist())
+    chunks = list(shards.ids())
+    assert len(chunks) == len(shards.files) > 1
+    from_shards = [i for chunk in chunks for i in chunk.to_pylist()]
+    assert from_shards == shards.digests().column("id").to_pylist()
+    assert sorted(from_shards) == sorted(ids)
 
 
 def test_the_authors_keep_their_keys_order_in_the_jsonl(corpus: Path, tmp_path: Path) -> None:
