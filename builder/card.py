@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
-import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ import yaml
 from builder import build, layout, plots, schema
 from builder.config import DatasetConfig
 from builder.hubcard import size_category
+from builder.lengths import Lengths
 
 CARD_FILE = "README.md"
 FENCE = "---"
@@ -361,7 +361,7 @@ class Stats:
     per_month: list[tuple[str, int]]
     per_source: list[tuple[str, int]]
     per_section: list[tuple[str, int]]
-    lengths: np.ndarray  # body lengths in characters, sorted
+    lengths: Lengths  # body lengths in characters
     span: tuple[str, str]
     example: dict[str, Any]
     files: tuple[build.FileFacts, ...] = ()  # what the shards' writers measured of their files
@@ -402,7 +402,7 @@ class Tally:
         self.months: Counter[str] = Counter()
         self.sources: Counter[str] = Counter()
         self.sections: Counter[str] = Counter()
-        self.lengths: list[np.ndarray] = []
+        self.lengths = Lengths.empty()
         self.span: tuple[str, str] | None = None
         self.example: dict[str, Any] | None = None
         self.files: list[build.FileFacts] = []
@@ -416,7 +416,8 @@ class Tally:
             self.months[day.isoformat()[:7]] += n
         self.sources.update(counted(table.column("source")))
         self.sections.update(counted(table.column("section")))
-        self.lengths += [int64_values(chunk) for chunk in pc.utf8_length(table.column("body")).chunks]
+        lengths = [int64_values(chunk) for chunk in pc.utf8_length(table.column("body")).chunks]
+        self.lengths = self.lengths.plus(Lengths.of(np.concatenate(lengths)))
         self.extend_span((dates[0].as_py().isoformat(), dates[-1].as_py().isoformat()))
 
     def extend_span(self, span: tuple[str, str] | None) -> None:
@@ -428,7 +429,7 @@ class Tally:
         self.months.update(later.months)
         self.sources.update(later.sources)
         self.sections.update(later.sections)
-        self.lengths.extend(later.lengths)
+        self.lengths = self.lengths.plus(later.lengths)
         self.extend_span(later.span)
         self.example = self.example if self.example is not None else later.example
         self.files.extend(later.files)
@@ -440,7 +441,7 @@ class Tally:
             per_month=month_counts(self.months),
             per_source=self.sources.most_common(),
             per_section=self.sections.most_common(),
-            lengths=np.sort(np.concatenate(self.lengths)),
+            lengths=self.lengths,
             span=self.span,
             example=self.example,
             files=tuple(self.files),
@@ -463,9 +464,9 @@ def statistics(stats: Stats) -> str:
     """Articles per month, source and section, and the distribution of body lengths, with plots."""
     lengths = stats.lengths
     quantiles = [("min", 0.0), ("25%", 0.25), ("median", 0.5), ("75%", 0.75), ("max", 1.0)]
-    length_rows = [f"| {label} | {quantile(lengths, q)} |" for label, q in quantiles]
-    total = int(np.sum(lengths))
-    mean = total / len(lengths)
+    length_rows = [f"| {label} | {lengths.quantile(q)} |" for label, q in quantiles]
+    total = lengths.total
+    mean = total / lengths.size
     sections = "| # | Section | Articles |\n| --- | --- | --- |\n" + "\n".join(
         f"| {i} | {cell(name)} | {n} |" for i, (name, n) in enumerate(stats.per_section, start=1)
     )
@@ -493,12 +494,6 @@ def image(alt: str, path: str) -> str:
 
 def count_table(label: str, rows: Sequence[tuple[str, int]]) -> str:
     return f"| {label} | Articles |\n| --- | --- |\n" + "\n".join(f"| {cell(k)} | {n} |" for k, n in rows)
-
-
-def quantile(values: Sequence[int], q: float) -> int:
-    """Nearest-rank quantile of sorted values (a value that occurs, no interpolation)."""
-    rank = max(1, math.ceil(q * len(values)))
-    return int(values[rank - 1])
 
 
 def bibtex(config: DatasetConfig, version: str, span: tuple[str, str]) -> str:

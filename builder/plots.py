@@ -17,6 +17,7 @@ from typing import Any
 
 from builder import workers
 from builder.layout import PLOTS_DIR
+from builder.lengths import Lengths
 
 MONTHS_FILE = f"{PLOTS_DIR}/articles-per-month.png"
 LENGTHS_FILE = f"{PLOTS_DIR}/body-length.png"
@@ -32,7 +33,7 @@ MIN_SLOTS = 6  # room for at least this many bars, so that one bar is not a wall
 def write_plots(
     folder: Path,
     per_month: Sequence[tuple[str, int]],
-    lengths: Sequence[int],
+    lengths: Lengths,
     per_section: Sequence[tuple[str, int]],
     jobs: int = 1,
 ) -> list[str]:
@@ -105,11 +106,10 @@ def months_plot(ax: Any, font: Any, per_month: Sequence[tuple[str, int]]) -> Non
     integer_axis(ax.yaxis)
 
 
-def lengths_plot(ax: Any, font: Any, lengths: Sequence[int]) -> None:
-    import numpy as np
-
-    edges = np.histogram_bin_edges(lengths, bins="auto")
-    ax.hist(lengths, bins=edges, color=COLOUR, edgecolor="white")
+def lengths_plot(ax: Any, font: Any, lengths: Lengths) -> None:
+    """The histogram of every article's length, drawn from the distinct lengths weighted by
+    their counts: the same bars (numpy's "auto" bins, `Lengths.bin_edges`)."""
+    ax.hist(lengths.values, bins=lengths.bin_edges(), weights=lengths.counts, color=COLOUR, edgecolor="white")
     ax.set_title("Body length", fontproperties=font)
     ax.set_xlabel("characters", fontproperties=font)
     ax.set_ylabel("articles", fontproperties=font)

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from builder import bylines, card, schema
 from builder.config import load_config
+from builder.lengths import Lengths
 from builder.release import build_release
 
 SHARD_BYTES = 8000  # small enough that the six seed articles need several shards
@@ -274,7 +275,7 @@ def test_the_plots_are_the_same_bytes_drawn_in_one_process_or_several(tmp_path: 
     from builder import plots
 
     per_month = [(f"2020-{m:02d}", m * 3) for m in range(1, 13)]
-    lengths = list(range(100, 2100, 7))
+    lengths = Lengths.of(list(range(100, 2100, 7)))
     per_section = [("要闻", 9), ("综合", 4), ("社会", 4)]
     drawn = {}
     for jobs in (1, 2):
