@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 
 from builder import bylines, schema, screens, workers
 from builder.config import BuildConfig
-from builder.diff import DIGESTS, record_digest
+from builder.diff import DIGESTS, line_digest
 
 SPLIT = "train"
 DATA_DIR = "data"
@@ -361,9 +361,6 @@ def table_records(table: pa.Table) -> list[dict[str, Any]]:
     return [plain(row, names) for row in table.to_pylist()]
 
 
-DIGEST_GROUPS = 32  # row groups one worker digests at a time
-
-
 class ReleaseRows:
     """A release's records read a row group at a time: a side of a comparison (diff.Side).
 
@@ -372,6 +369,7 @@ class ReleaseRows:
     """
 
     def __init__(self, release: Path, jobs: int | None = None) -> None:
+        self.release = release
         self.paths = shard_files(release, "parquet")
         if not self.paths:
             raise FileNotFoundError(f"{release / DATA_DIR}: no Parquet shards")
@@ -382,14 +380,19 @@ class ReleaseRows:
         self.starts = np.cumsum([0, *sizes])
         self.jobs = jobs
 
-    def digests(self) -> pa.Table:
-        tasks = [
-            (str(self.paths[f]), g, min(g + DIGEST_GROUPS, self.files[f].num_row_groups), int(self.starts[i]))
-            for i, (f, g) in enumerate(self.groups)
-            if g % DIGEST_GROUPS == 0
-        ]
+    @property
+    def count(self) -> int:
+        return int(self.starts[-1])
+
+    def digests(self) -> Iterator[pa.Table]:
+        """Ids, digests and places, a shard at a time, in `jobs` processes (`shard_digests`)."""
+        lines = shard_files(self.release, "jsonl")
+        if [p.with_suffix("") for p in lines] != [p.with_suffix("") for p in self.paths]:
+            raise ValueError(f"{self.release / DATA_DIR}: the JSONL shards do not match the Parquet shards")
+        starts = np.cumsum([0, *(f.metadata.num_rows for f in self.files)]).tolist()
+        tasks = [(str(p), str(j), at) for p, j, at in zip(self.paths, lines, starts[:-1], strict=True)]
         jobs = self.jobs if self.jobs is not None else min(os.cpu_count() or 1, len(tasks))
-        return pa.concat_tables([DIGESTS.empty_table(), *workers.imap(group_digests, tasks, jobs)])
+        yield from workers.imap(shard_digests, tasks, jobs)
 
     def ids(self) -> Iterator[pa.Array]:
         """The ids, a shard's id column at a time."""
@@ -416,19 +419,22 @@ class ReleaseRows:
         return first.isoformat(), last.isoformat()
 
 
-def group_digests(task: tuple[str, int, int, int]) -> pa.Table:
-    """Ids, digests and places of row groups [first, stop) of one shard, whose first row is row
-    `at` of the release."""
-    path, first, stop, at = task
-    shard = pq.ParquetFile(path)
-    parts = []
-    for group in range(first, stop):
-        table = shard.read_row_group(group)
-        digests = pa.array([record_digest(r) for r in table_records(table)], pa.binary(16))
-        places = pa.array(np.arange(at, at + table.num_rows, dtype=np.int64))
-        parts.append(pa.Table.from_arrays([table.column("id"), digests, places], schema=DIGESTS))
-        at += table.num_rows
-    return pa.concat_tables(parts)
+def shard_digests(task: tuple[str, str, int]) -> pa.Table:
+    """Ids, digests and places of one shard's rows, whose first is row `at` of the release. The
+    ids come from the Parquet file; each digest is the `line_digest` of the row's JSONL line,
+    as a staged record's is of its release line: equal records have equal digests, and no
+    record is made. (A release whose lines another writer wrote may differ in digest where
+    its records do not: `diff.changed_fields` compares those records themselves.)"""
+    parquet, jsonl, at = task
+    ids = pq.read_table(parquet, columns=["id"]).column("id")
+    with open(jsonl, "rb") as lines:
+        digests = b"".join(line_digest(line.rstrip(b"\n")) for line in lines if line.strip())
+    found = len(digests) // 16
+    if found != len(ids):
+        raise ValueError(f"{jsonl}: {found} lines for the {len(ids)} rows of {Path(parquet).name}")
+    places = pa.array(np.arange(at, at + found, dtype=np.int64))
+    digest = pa.Array.from_buffers(pa.binary(16), found, [None, pa.py_buffer(digests)])
+    return pa.Table.from_arrays([ids, digest, places], schema=DIGESTS)
 
 
 def read_jsonl_records(path: Path) -> list[dict[str, Any]]:

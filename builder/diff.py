@@ -12,24 +12,31 @@ million articles is compared without holding either side's records.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import xxhash
 
 from builder import schema
 from builder.layout import change_note
+from builder.scratch import Scratch
 
 LEVELS = ("none", "patch", "minor", "major")
 LIST_LIMIT = 100
 DETAIL_BATCH = 1024  # records read again at a time to find what changed
 DIGESTS = pa.schema([("id", pa.string()), ("digest", pa.binary(16)), ("at", pa.int64())])
 IDS = pa.schema([("ids", pa.string())])
+JOIN_ROWS = 1 << 16  # a side's rows joined at a time, where a side has more (see `joined`)
+MAX_PART_BITS = 8  # at most 256 parts: a side's split keeps a file open for each
+JOIN_PREFIX = "newsset-join-"
 
 
 @dataclass(frozen=True)
@@ -122,8 +129,15 @@ def typed(value: Any) -> str:
 class Side(Protocol):
     """One side of a comparison: a set of plain records (see build.plain) with unique ids."""
 
-    def digests(self) -> pa.Table:
-        """`id`, `digest` (record_digest) and `at` (where the record is, for records_at)."""
+    @property
+    def count(self) -> int:
+        """How many records."""
+        ...
+
+    def digests(self) -> Iterable[pa.Table]:
+        """`id`, `digest` (record_digest, or the line_digest of its release line: the same bits)
+        and `at` (where the record is, for records_at), a table at a time: a table is let go
+        before the next is read."""
         ...
 
     def ids(self) -> Iterable[pa.Array]:
@@ -147,8 +161,12 @@ class Listed:
         self.records = list({r["id"]: r for r in records}.values())
         self.dates = sorted(str(r["date"]) for r in records)
 
-    def digests(self) -> pa.Table:
-        return pa.Table.from_pydict(
+    @property
+    def count(self) -> int:
+        return len(self.records)
+
+    def digests(self) -> Iterable[pa.Table]:
+        yield pa.Table.from_pydict(
             {
                 "id": [r["id"] for r in self.records],
                 "digest": [record_digest(r) for r in self.records],
@@ -200,23 +218,91 @@ def compare_sides(
         formats=formats if formats and formats[0] != formats[1] and not first else None,
     )
     if old is None:
-        changes.added = SortedIds(new.ids())
+        changes.added = spilled(new.ids()).ids()
         changes.new_count = len(changes.added)
         return changes
-    after = new.digests()
-    changes.new_count = after.num_rows
-    before = old.digests()
-    both = after.join(
+    differ = []
+    with Spill() as added, Spill() as removed:
+        for both in joined(new.digests(), old.digests(), max(new.count, old.count)):
+            in_new, in_old = pc.is_valid(both["digest_new"]), pc.is_valid(both["digest_old"])
+            changes.new_count += int(pc.sum(in_new).as_py() or 0)
+            changes.old_count += int(pc.sum(in_old).as_py() or 0)
+            added.add(both.filter(pc.and_not(in_new, in_old)).column("id").combine_chunks())
+            removed.add(both.filter(pc.and_not(in_old, in_new)).column("id").combine_chunks())
+            other = pc.not_equal(both["digest_new"], both["digest_old"])
+            differ.append(
+                both.filter(pc.and_(pc.and_(in_new, in_old), other)).select(["id", "at_new", "at_old"])
+            )
+    changes.added, changes.removed = added.ids(), removed.ids()
+    changes.changed = changed_fields(pa.concat_tables(differ), old, new)
+    return changes
+
+
+def joined(after: Iterable[pa.Table], before: Iterable[pa.Table], rows: int) -> Iterator[pa.Table]:
+    """Both sides' digests joined on id (full outer; `_new` and `_old` columns), a part of the
+    ids at a time. Where a side has more than JOIN_ROWS rows, each side is first split by a hash
+    of the ids into files of about that many rows (`split`), and the parts are joined one by
+    one: memory holds a part of each side, not both sides whole (some 100 bytes an article)."""
+    bits = part_bits(rows)
+    if not bits:
+        yield join(
+            pa.concat_tables([DIGESTS.empty_table(), *after]),
+            pa.concat_tables([DIGESTS.empty_table(), *before]),
+        )
+        return
+    with Scratch(JOIN_PREFIX) as scratch:
+        new_parts = split(after, bits, scratch.path / "new")
+        old_parts = split(before, bits, scratch.path / "old")
+        for new_part, old_part in zip(new_parts, old_parts, strict=True):
+            yield join(read_part(new_part), read_part(old_part))
+            # Arrow's allocator keeps what a join freed (some 40 MB for a part) unless told
+            pa.default_memory_pool().release_unused()
+
+
+def join(after: pa.Table, before: pa.Table) -> pa.Table:
+    return after.join(
         before, "id", join_type="full outer", left_suffix="_new", right_suffix="_old", use_threads=False
     )
-    del after, before
-    in_new, in_old = pc.is_valid(both["digest_new"]), pc.is_valid(both["digest_old"])
-    differ = pc.and_(pc.and_(in_new, in_old), pc.not_equal(both["digest_new"], both["digest_old"]))
-    changes.old_count = int(pc.sum(in_old).as_py() or 0)
-    changes.added = sorted_ids(both.filter(pc.and_not(in_new, in_old)).column("id"))
-    changes.removed = sorted_ids(both.filter(pc.and_not(in_old, in_new)).column("id"))
-    changes.changed = changed_fields(both.filter(differ), old, new)
-    return changes
+
+
+def part_bits(rows: int) -> int:
+    """Bits of an id's hash that name its part: enough for parts of about JOIN_ROWS rows, at
+    most 2 ** MAX_PART_BITS parts (files open at once)."""
+    return min(MAX_PART_BITS, math.ceil(math.log2(rows / JOIN_ROWS))) if rows > JOIN_ROWS else 0
+
+
+def split(tables: Iterable[pa.Table], bits: int, folder: Path) -> list[Path | None]:
+    """Rows of the tables into one Arrow stream file a part (`id_parts`), a table at a time; the
+    path of each part's file, None where no row went."""
+    folder.mkdir()
+    writers: dict[int, pa.ipc.RecordBatchStreamWriter] = {}
+    try:
+        for table in tables:
+            parts = id_parts(table.column("id"), bits)
+            order = np.argsort(parts, kind="stable")
+            bounds = np.searchsorted(parts[order], np.arange((1 << bits) + 1))
+            for part in np.flatnonzero(np.diff(bounds)).tolist():
+                if part not in writers:
+                    writers[part] = pa.ipc.new_stream(str(folder / f"{part}.arrow"), DIGESTS)
+                writers[part].write_table(table.take(pa.array(order[bounds[part] : bounds[part + 1]])))
+    finally:
+        for writer in writers.values():
+            writer.close()
+    return [folder / f"{part}.arrow" if part in writers else None for part in range(1 << bits)]
+
+
+def id_parts(ids: pa.ChunkedArray | pa.Array, bits: int) -> np.ndarray:
+    """Each id's part: the top `bits` bits of the xxh3 hash of its UTF-8 bytes, so that an id
+    falls in the same part on both sides."""
+    hashes = [xxhash.xxh3_64_intdigest(i.encode("utf-8", "surrogatepass")) for i in ids.to_pylist()]
+    return (np.array(hashes, np.uint64) >> np.uint64(64 - bits)).astype(np.intp)
+
+
+def read_part(path: Path | None) -> pa.Table:
+    if path is None:
+        return DIGESTS.empty_table()
+    with pa.OSFile(str(path)) as source:
+        return pa.ipc.open_stream(source).read_all()
 
 
 def sorted_ids(ids: pa.ChunkedArray) -> IdList:
@@ -224,35 +310,69 @@ def sorted_ids(ids: pa.ChunkedArray) -> IdList:
 
 
 def on_disk(chunks: Iterable[pa.Array]) -> pa.ChunkedArray:
-    """The chunks read back from a file mapped into memory (`spill`), so that their pages are
+    """The chunks read back from a file mapped into memory (`Spill`), so that their pages are
     the page cache's, read in as they are touched, not the process's own: a changelog entry
     touches its first ids and the count, and the new ids of a million articles (some 30 MB)
     are then not held for the rest of a build."""
-    return read_ids(spill(chunks))
+    return read_ids(spilled(chunks).source())
 
 
-def spill(chunks: Iterable[pa.Array]) -> pa.NativeFile:
-    """The chunks written one by one to a file, opened mapped into memory and unlinked at once
-    (its pages live while it is mapped), to be read by `read_ids`; where an open file cannot be
-    removed, its bytes are read into memory instead."""
-    handle, path = tempfile.mkstemp(prefix="newsset-ids-", suffix=".arrow")
-    os.close(handle)
-    try:
-        with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, IDS) as writer:
-            for chunk in chunks:
-                writer.write_batch(pa.record_batch([chunk], schema=IDS))
-        source = pa.memory_map(path)
-    except BaseException:
-        os.remove(path)
-        raise
-    try:
-        os.remove(path)
-    except OSError:  # pragma: no cover - where an open file cannot be removed (Windows)
-        source.close()
-        with pa.OSFile(path) as copy:
-            source = pa.BufferReader(copy.read_buffer())
-        os.remove(path)
-    return source
+def spilled(chunks: Iterable[pa.Array], head: int = LIST_LIMIT) -> Spill:
+    """The chunks written to a Spill."""
+    with Spill(head) as spill:
+        for chunk in chunks:
+            spill.add(chunk)
+    return spill
+
+
+class Spill:
+    """Ids written a chunk at a time to a file, then opened mapped into memory and unlinked at
+    once (its pages live while it is mapped); the first `head` of them (in sorted order) are
+    chosen as they come. A `with` block writes it; leaving it on an error removes the file."""
+
+    def __init__(self, head: int = LIST_LIMIT) -> None:
+        handle, self.path = tempfile.mkstemp(prefix="newsset-ids-", suffix=".arrow")
+        os.close(handle)
+        self.head = head
+        self.count = 0
+        self.firsts: list[pa.Array] = []
+        self.sink = pa.OSFile(self.path, "wb")
+        self.writer = pa.ipc.new_file(self.sink, IDS)
+        self.mapped: pa.NativeFile | None = None
+
+    def add(self, chunk: pa.Array) -> None:
+        self.writer.write_batch(pa.record_batch([chunk], schema=IDS))
+        self.firsts.append(smallest(chunk, self.head))
+        self.count += len(chunk)
+
+    def __enter__(self) -> Spill:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        self.writer.close()
+        self.sink.close()
+        if kind is not None:
+            os.remove(self.path)
+
+    def first(self) -> pa.Array:
+        return smallest(pa.chunked_array(self.firsts, pa.string()), self.head)
+
+    def source(self) -> pa.NativeFile:
+        """The written file, mapped and unlinked; where an open file cannot be removed, its
+        bytes read into memory instead."""
+        if self.mapped is None:
+            self.mapped = pa.memory_map(self.path)
+            try:
+                os.remove(self.path)
+            except OSError:  # pragma: no cover - where an open file cannot be removed (Windows)
+                self.mapped.close()
+                with pa.OSFile(self.path) as copy:
+                    self.mapped = pa.BufferReader(copy.read_buffer())
+                os.remove(self.path)
+        return self.mapped
+
+    def ids(self) -> SortedIds:
+        return SortedIds(self)
 
 
 def read_ids(source: pa.NativeFile) -> pa.ChunkedArray:
@@ -304,23 +424,13 @@ class SortedIds(IdList):
     their first `head` (what a changelog entry lists, see `describe`).
 
     The first are chosen as the ids come in, a chunk at a time, and the ids wait unsorted in
-    a mapped file (`spill`), not read: a first release's comparison holds one chunk (a run's
+    a mapped file (`Spill`), not read: a first release's comparison holds one chunk (a run's
     ids) at a time, not a million ids and their sorted copy (70 MB). Reading past the first
     sorts them all, once, as `sorted_ids` does.
     """
 
-    def __init__(self, chunks: Iterable[pa.Array], head: int = LIST_LIMIT) -> None:
-        self.count = 0
-        firsts: list[pa.Array] = []
-
-        def chosen() -> Iterator[pa.Array]:
-            for chunk in chunks:
-                firsts.append(smallest(chunk, head))
-                self.count += len(chunk)
-                yield chunk
-
-        self.unsorted = spill(chosen())
-        self.first = smallest(pa.chunked_array(firsts, pa.string()), head)
+    def __init__(self, spill: Spill) -> None:
+        self.unsorted, self.count, self.first = spill.source(), spill.count, spill.first()
         self.all: IdList | None = None
 
     @property  # type: ignore[override]

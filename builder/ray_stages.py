@@ -342,19 +342,16 @@ class Sorted:
         self.blocks = []
         self.block_rows = []
 
-    def digests(self) -> pa.Table:
-        """Ids and digests, a block at a time (40 bytes or so a record come to the driver)."""
-        parts, at = [DIGESTS.empty_table()], 0
+    def digests(self) -> Iterator[pa.Table]:
+        """Ids, digests and places, a block at a time."""
+        at = 0
         for index, rows in enumerate(self.block_rows):
             if not rows:
                 continue
             table = self.block(index, ["id", "digest"])
             places = pa.array(np.arange(at, at + rows, dtype=np.int64))
-            parts.append(
-                pa.Table.from_arrays([table.column("id"), table.column("digest"), places], schema=DIGESTS)
-            )
+            yield pa.Table.from_arrays([table.column("id"), table.column("digest"), places], schema=DIGESTS)
             at += rows
-        return pa.concat_tables(parts)
 
     def ids(self) -> Iterator[pa.Array]:
         """The ids, a block at a time."""

@@ -95,14 +95,13 @@ class Staged:
             return ("", "")
         return min(r.span[0] for r in self.runs), max(r.span[1] for r in self.runs)
 
-    def digests(self) -> pa.Table:
-        parts = [DIGESTS.empty_table()]
+    def digests(self) -> Iterator[pa.Table]:
+        """Ids, digests and places, a run at a time."""
         for index, run in enumerate(self.runs):
             keys = read_ipc(run.keys)
             at = (index << ROW_BITS) + np.arange(keys.num_rows, dtype=np.int64)
             columns = [keys.column("id"), keys.column("digest"), pa.array(at, pa.int64())]
-            parts.append(pa.Table.from_arrays(columns, schema=DIGESTS))
-        return pa.concat_tables(parts)
+            yield pa.Table.from_arrays(columns, schema=DIGESTS)
 
     def ids(self) -> Iterator[pa.Array]:
         """The ids, a chunk a run, from the runs' keys files mapped into memory (a run's keys

@@ -513,6 +513,50 @@ def test_a_first_release_sorts_its_ids_only_when_read_past_what_the_changelog_li
     )
     assert added.all is not None
     assert added == sorted(ids) and added[-1] == max(ids) and added[::-500] == sorted(ids)[::-500]
-    few = diff.SortedIds(iter([pa.array(["c", "a"]), pa.array(["b"])]), head=2)
+    few = diff.spilled(iter([pa.array(["c", "a"]), pa.array(["b"])]), head=2).ids()
     assert (few[:2], few[1], few.all) == (["a", "b"], "b", None)
     assert list(few) == ["a", "b", "c"] and len(few) == 3
+
+
+def test_large_sides_are_compared_a_part_of_their_ids_at_a_time(tmp_path, monkeypatch) -> None:
+    """Sides of more than JOIN_ROWS records are split by a hash of their ids into parts on disk
+    and joined a part at a time (`diff.joined`): the changes are those of the join of the whole
+    sides, each part holds about JOIN_ROWS rows of a side, and the scratch files go after."""
+    rng = random.Random(9)
+    old = [
+        {"id": f"a-2020{m:02d}01-p01-{i:04d}", "date": f"2020-{m:02d}-01", "body": f"b{i}"}
+        for m in (1, 2)
+        for i in range(900)
+    ]
+    new = [dict(r) for r in old if rng.random() > 0.1]  # a tenth removed
+    for r in rng.sample(new, 150):
+        r["body"] += " fixed"
+    new += [{"id": f"a-20200301-p01-{i:04d}", "date": "2020-03-01", "body": f"c{i}"} for i in range(400)]
+    rng.shuffle(new)
+    whole = compare(old, new, schema.load(), schema.load())
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(diff, "JOIN_ROWS", 200)
+    parts = []
+    read_part = diff.read_part
+    monkeypatch.setattr(
+        diff, "read_part", lambda path: parts.append(read_part(path).num_rows) or read_part(path)
+    )
+
+    class Chunked(diff.Listed):  # the sides give their digests in tables of 250 rows
+        def digests(self):
+            table = next(iter(super().digests()))
+            for batch in table.to_batches(max_chunksize=250):
+                yield pa.Table.from_batches([batch])
+
+    split = diff.compare_sides(Chunked(old), Chunked(new), schema.load(), schema.load())
+    assert diff.part_bits(len(new)) == 4 and len(parts) == 2 * 16
+    assert max(parts) < 2 * 200 and sum(parts) == len(old) + len(new)
+    assert split.as_dict() == whole.as_dict()
+    assert (len(split.added), len(split.removed), len(split.changed)) == (
+        400,
+        len(old) - (len(new) - 400),
+        150,
+    )
+    assert split.added == sorted(r["id"] for r in new if r["date"] == "2020-03-01")
+    assert list(tmp_path.iterdir()) == []

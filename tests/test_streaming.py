@@ -15,6 +15,7 @@ import io
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -211,15 +212,40 @@ def test_each_side_gives_the_ids_its_digests_have(corpus: Path, tmp_path: Path) 
         chunks = list(staged.ids())
         assert [len(c) for c in chunks] == [run.count for run in staged.runs]
         ids = [i for chunk in chunks for i in chunk.to_pylist()]
-        assert ids == staged.digests().column("id").to_pylist()
+        digests = list(staged.digests())
+        assert [t.num_rows for t in digests] == [run.count for run in staged.runs]
+        assert ids == [i for t in digests for i in t.column("id").to_pylist()]
         assert len(set(ids)) == 500
         runs.write_data(staged.runs, tmp_path / "release" / "data", SETTINGS)
     shards = build.ReleaseRows(tmp_path / "release")
     chunks = list(shards.ids())
     assert len(chunks) == len(shards.files) > 1
     from_shards = [i for chunk in chunks for i in chunk.to_pylist()]
-    assert from_shards == shards.digests().column("id").to_pylist()
+    assert from_shards == [i for t in shards.digests() for i in t.column("id").to_pylist()]
+    assert shards.count == staged.count == 500
     assert sorted(from_shards) == sorted(ids)
+    # a record's digest is the same on both sides: its line's, whatever side it is read from
+    staged_digests = dict(
+        zip(*(pa.concat_tables(digests).column(c).to_pylist() for c in ("id", "digest")), strict=True)
+    )
+    shard_tables = list(shards.digests())
+    assert len(shard_tables) == len(shards.files)
+    shard_digests = dict(
+        zip(*(pa.concat_tables(shard_tables).column(c).to_pylist() for c in ("id", "digest")), strict=True)
+    )
+    assert shard_digests == staged_digests
+    assert [at for t in shard_tables for at in t["at"].to_pylist()] == list(range(500))
+
+
+def test_a_release_whose_jsonl_lacks_a_line_cannot_be_compared(corpus: Path, tmp_path: Path) -> None:
+    """A previous release whose JSONL shard has fewer lines than its Parquet shard has rows is
+    refused by name: its digests would not say which record is which."""
+    with runs.stage([corpus], jobs=1) as staged:
+        runs.write_data(staged.runs, tmp_path / "release" / "data", SETTINGS)
+    shard = build.shard_files(tmp_path / "release", "jsonl")[-1]
+    shard.write_bytes(b"".join(shard.read_bytes().splitlines(keepends=True)[:-1]))
+    with pytest.raises(ValueError, match=re.escape(f"{shard}: ")):
+        list(build.ReleaseRows(tmp_path / "release").digests())
 
 
 def test_the_authors_keep_their_keys_order_in_the_jsonl(corpus: Path, tmp_path: Path) -> None:
