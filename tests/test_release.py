@@ -560,3 +560,17 @@ def test_large_sides_are_compared_a_part_of_their_ids_at_a_time(tmp_path, monkey
     )
     assert split.added == sorted(r["id"] for r in new if r["date"] == "2020-03-01")
     assert list(tmp_path.iterdir()) == []
+    # most of a side's parts may be empty: a side of five records against one of thousands
+    few = old[:5]
+    assert diff.compare_sides(Chunked(few), Chunked(new), schema.load(), schema.load()).as_dict() == (
+        compare(few, new, schema.load(), schema.load()).as_dict()
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_spill_left_on_an_error_leaves_no_file(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with pytest.raises(KeyError), diff.Spill() as spill:
+        spill.add(pa.array(["a"]))
+        raise KeyError("boom")
+    assert list(tmp_path.iterdir()) == []
