@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xxhash
 
-from builder import schema
+from builder import corpus, schema
 from builder.layout import change_note
 from builder.scratch import Scratch
 
@@ -292,10 +292,9 @@ def split(tables: Iterable[pa.Table], bits: int, folder: Path) -> list[Path | No
 
 
 def id_parts(ids: pa.ChunkedArray | pa.Array, bits: int) -> np.ndarray:
-    """Each id's part: the top `bits` bits of the xxh3 hash of its UTF-8 bytes, so that an id
-    falls in the same part on both sides."""
-    hashes = [xxhash.xxh3_64_intdigest(i.encode("utf-8", "surrogatepass")) for i in ids.to_pylist()]
-    return (np.array(hashes, np.uint64) >> np.uint64(64 - bits)).astype(np.intp)
+    """Each id's part: the top `bits` bits of its hash (`corpus.text_hashes`, the corpus
+    checks' hash of ids), so that an id falls in the same part on both sides."""
+    return (corpus.text_hashes(ids.to_pylist()) >> np.uint64(64 - bits)).astype(np.intp)
 
 
 def read_part(path: Path | None) -> pa.Table:
@@ -314,7 +313,7 @@ def on_disk(chunks: Iterable[pa.Array]) -> pa.ChunkedArray:
     the page cache's, read in as they are touched, not the process's own: a changelog entry
     touches its first ids and the count, and the new ids of a million articles (some 30 MB)
     are then not held for the rest of a build."""
-    return read_ids(spilled(chunks).source())
+    return read_ids(spilled(chunks, head=0).source())
 
 
 def spilled(chunks: Iterable[pa.Array], head: int = LIST_LIMIT) -> Spill:

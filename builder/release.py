@@ -168,8 +168,8 @@ def plan(
         changes = compare_sides(old_rows, corpus, old_schema, schema_doc, (old_format, layout.RELEASE_FORMAT))
     except (OSError, ValueError, pa.ArrowException) as err:
         raise ReleaseError(f"the latest release cannot be read ({err}); run newsset verify on it") from err
-    # Arrow's allocator keeps what the comparison's sort freed (70 MB at a million articles):
-    # handed back now, it is not held on top of the merge's arrays and the shards' start.
+    # Arrow's allocator keeps what the comparison freed (a next release's join of both sides'
+    # digests): handed back now, it is not held on top of the merge's arrays and the shards' start.
     runs.give_back_memory()
     chosen = choose_version(previous[0] if previous else None, changes, version, bump, force)
     return Plan(
