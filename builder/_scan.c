@@ -2,7 +2,8 @@
  * pass over each text (`scan`), and the screen of the other rules, rules.others_may_report,
  * for a batch of records (`others`), the corpus checks' text hashes (`hashes`), and, for the
  * build, where a JSONL line holds a string value as orjson writes it (`string_value`), a
- * record's release line made from its input line (`release_line`) and the bodies of JSONL
+ * record's release line made from its input line (`release_line`, and `release_lines` for
+ * many lines of a file) and the bodies of JSONL
  * lines read apart from the rest (`split_string`), in C.
  *
  * builder/screens.py and builder/rules.py hold the definitions (the numpy and Python code,
@@ -848,53 +849,60 @@ static Py_ssize_t copy_value(const unsigned char *s, Py_ssize_t i, Py_ssize_t n,
     return i;
 }
 
-static PyObject *release_line(PyObject *self, PyObject *args)
-{
-    Py_buffer line;
-    PyObject *names;
-    if (!PyArg_ParseTuple(args, "y*O!", &line, &PyTuple_Type, &names)) return NULL;
-    Py_ssize_t count = PyTuple_GET_SIZE(names);
-    if (count > MAX_NAMES) {
-        PyBuffer_Release(&line);
-        PyErr_SetString(PyExc_ValueError, "too many names");
-        return NULL;
-    }
+/* The fields a release line has, in its order (a tuple of bytes from Python). */
+typedef struct {
+    Py_ssize_t count;
     const char *name[MAX_NAMES];
-    Py_ssize_t name_len[MAX_NAMES], at[MAX_NAMES], len[MAX_NAMES];
-    int seen[MAX_NAMES];
-    for (Py_ssize_t k = 0; k < count; k++) {
-        PyObject *item = PyTuple_GET_ITEM(names, k);
+    Py_ssize_t len[MAX_NAMES];
+} Names;
+
+/* Read the names of a tuple of bytes: 0, or -1 with the error set. */
+static int names_of(PyObject *tuple, Names *names)
+{
+    names->count = PyTuple_GET_SIZE(tuple);
+    if (names->count > MAX_NAMES) {
+        PyErr_SetString(PyExc_ValueError, "too many names");
+        return -1;
+    }
+    for (Py_ssize_t k = 0; k < names->count; k++) {
+        PyObject *item = PyTuple_GET_ITEM(tuple, k);
         if (!PyBytes_Check(item)) {
-            PyBuffer_Release(&line);
             PyErr_SetString(PyExc_TypeError, "names must be bytes");
-            return NULL;
+            return -1;
         }
-        name[k] = PyBytes_AS_STRING(item);
-        name_len[k] = PyBytes_GET_SIZE(item);
+        names->name[k] = PyBytes_AS_STRING(item);
+        names->len[k] = PyBytes_GET_SIZE(item);
+    }
+    return 0;
+}
+
+/* Write the release line of the line s[0..n) to `out`, without a newline: its size, or -1
+ * where it is not sure (see release_line_doc). `out` and `values` (where the fields' values
+ * are copied first) hold n bytes each: the release line is never longer than its line, as it
+ * drops blanks and members and adds nothing that the members it keeps did not have. */
+static Py_ssize_t release_into(const unsigned char *s, Py_ssize_t n, const Names *names,
+                               unsigned char *values, unsigned char *out)
+{
+    Py_ssize_t at[MAX_NAMES], len[MAX_NAMES];
+    int seen[MAX_NAMES];
+    for (Py_ssize_t k = 0; k < names->count; k++) {
         seen[k] = 0;
         at[k] = -1;
     }
-    const unsigned char *s = (const unsigned char *)line.buf;
-    Py_ssize_t n = line.len, o = 0, key, key_len, value, comma;
-    unsigned char *values = PyMem_Malloc(n > 0 ? (size_t)n : 1);
-    if (values == NULL) {
-        PyBuffer_Release(&line);
-        return PyErr_NoMemory();
-    }
+    Py_ssize_t o = 0, key, key_len, value, comma;
     Members m;
-    int ok = members_start(&m, s, n) == 0, more = 1;
-    while (ok && more) {
+    int more = 1;
+    if (members_start(&m, s, n) < 0) return -1;
+    while (more) {
         int found = members_next(&m, &key, &key_len, &value);
-        if (found <= 0) {
-            ok = found == 0;
-            break;
-        }
+        if (found < 0) return -1;
+        if (found == 0) break;
         Py_ssize_t k = 0, end;
-        while (k < count && !(name_len[k] == key_len && memcmp(s + key, name[k], (size_t)key_len) == 0)) k++;
-        if (k == count) {
+        while (k < names->count && !(names->len[k] == key_len && memcmp(s + key, names->name[k], (size_t)key_len) == 0)) k++;
+        if (k == names->count) {
             end = skip_value(s, value, n); /* not a field: the record leaves it out */
         } else {
-            if (seen[k]++) { ok = 0; break; } /* twice: which one counts is orjson's to say */
+            if (seen[k]++) return -1; /* twice: which one counts is orjson's to say */
             Py_ssize_t start = o;
             end = copy_value(s, value, n, values, &o, 0);
             if (end >= 0 && !(o - start == 4 && memcmp(values + start, "null", 4) == 0)) {
@@ -903,37 +911,53 @@ static PyObject *release_line(PyObject *self, PyObject *args)
             }
         }
         more = members_after(&m, end, &comma);
-        ok = more >= 0;
+        if (more < 0) return -1;
     }
-    PyBuffer_Release(&line);
-    if (!ok) {
+    unsigned char *w = out;
+    *w++ = '{';
+    for (Py_ssize_t k = 0; k < names->count; k++) {
+        if (at[k] < 0) continue;
+        if (w > out + 1) *w++ = ',';
+        *w++ = '"';
+        memcpy(w, names->name[k], (size_t)names->len[k]);
+        w += names->len[k];
+        *w++ = '"';
+        *w++ = ':';
+        memcpy(w, values + at[k], (size_t)len[k]);
+        w += len[k];
+    }
+    *w++ = '}';
+    return w - out;
+}
+
+static PyObject *release_line(PyObject *self, PyObject *args)
+{
+    Py_buffer line;
+    PyObject *tuple;
+    Names names;
+    if (!PyArg_ParseTuple(args, "y*O!", &line, &PyTuple_Type, &tuple)) return NULL;
+    if (names_of(tuple, &names) < 0) {
+        PyBuffer_Release(&line);
+        return NULL;
+    }
+    Py_ssize_t n = line.len;
+    unsigned char *values = PyMem_Malloc(n > 0 ? (size_t)n : 1);
+    PyObject *result = PyBytes_FromStringAndSize(NULL, n > 2 ? n : 2);
+    if (values == NULL || result == NULL) {
         PyMem_Free(values);
+        Py_XDECREF(result);
+        PyBuffer_Release(&line);
+        return PyErr_NoMemory();
+    }
+    Py_ssize_t size = release_into((const unsigned char *)line.buf, n, &names, values,
+                                   (unsigned char *)PyBytes_AS_STRING(result));
+    PyMem_Free(values);
+    PyBuffer_Release(&line);
+    if (size < 0) {
+        Py_DECREF(result);
         Py_RETURN_NONE;
     }
-    Py_ssize_t size = 2;
-    for (Py_ssize_t k = 0; k < count; k++)
-        if (at[k] >= 0) size += name_len[k] + 3 + len[k] + 1;
-    if (size > 2) size--; /* no comma after the last */
-    PyObject *result = PyBytes_FromStringAndSize(NULL, size);
-    if (result != NULL) {
-        char *w = PyBytes_AS_STRING(result);
-        *w++ = '{';
-        int first = 1;
-        for (Py_ssize_t k = 0; k < count; k++) {
-            if (at[k] < 0) continue;
-            if (!first) *w++ = ',';
-            first = 0;
-            *w++ = '"';
-            memcpy(w, name[k], (size_t)name_len[k]);
-            w += name_len[k];
-            *w++ = '"';
-            *w++ = ':';
-            memcpy(w, values + at[k], (size_t)len[k]);
-            w += len[k];
-        }
-        *w++ = '}';
-    }
-    PyMem_Free(values);
+    if (_PyBytes_Resize(&result, size) < 0) return NULL;
     return result;
 }
 
@@ -1019,6 +1043,73 @@ static Py_ssize_t unescape(const unsigned char *s, Py_ssize_t i, Py_ssize_t end,
     }
     return o;
 }
+
+/* runs.InputReader: the release lines of some lines of a file, into buffers the caller gives. */
+static PyObject *release_lines(PyObject *self, PyObject *args)
+{
+    Py_buffer data, starts, lengths, out, ends;
+    PyObject *tuple, *result = NULL;
+    Names names;
+    if (!PyArg_ParseTuple(args, "y*y*y*O!w*w*", &data, &starts, &lengths, &PyTuple_Type, &tuple, &out, &ends))
+        return NULL;
+    Py_ssize_t count = starts.len / 8, total = 0, longest = 0;
+    const int64_t *start = (const int64_t *)starts.buf, *length = (const int64_t *)lengths.buf;
+    unsigned char *values = NULL;
+    if (names_of(tuple, &names) < 0) goto done;
+    if (lengths.len != starts.len || starts.len % 8 || ends.len < (count + 1) * 4) {
+        PyErr_SetString(PyExc_ValueError, "starts and lengths must be int64 arrays of one length, offsets one longer (int32)");
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        if (start[i] < 0 || length[i] < 0 || start[i] > data.len || length[i] > data.len - start[i]) {
+            PyErr_SetString(PyExc_ValueError, "a line lies outside the data");
+            goto done;
+        }
+        total += length[i] + 1;
+        if (length[i] > longest) longest = length[i];
+    }
+    if (total > out.len || total > INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "out must hold the lines' bytes and a newline each, under 2 GiB");
+        goto done;
+    }
+    values = PyMem_Malloc(longest > 0 ? (size_t)longest : 1);
+    if (values == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    unsigned char *w = (unsigned char *)out.buf;
+    int32_t *offsets = (int32_t *)ends.buf;
+    Py_ssize_t o = 0;
+    offsets[0] = 0;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        Py_ssize_t size = release_into((const unsigned char *)data.buf + start[i], (Py_ssize_t)length[i],
+                                       &names, values, w + o);
+        if (size < 0) { /* not the line it was when it was staged */
+            result = Py_None;
+            Py_INCREF(result);
+            goto done;
+        }
+        o += size;
+        w[o++] = '\n';
+        offsets[i + 1] = (int32_t)o;
+    }
+    result = PyLong_FromSsize_t(o);
+done:
+    PyMem_Free(values);
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&starts);
+    PyBuffer_Release(&lengths);
+    PyBuffer_Release(&out);
+    PyBuffer_Release(&ends);
+    return result;
+}
+
+PyDoc_STRVAR(release_lines_doc,
+"release_lines(data, starts, lengths, names, out, offsets) -> int | None\n\n"
+"The release lines (release_line) of the lines of `data` at `starts` (int64), `lengths` (int64)\n"
+"bytes long, written to `out` one after the other, each ended by a newline, with their offsets\n"
+"(int32, one more than the lines) in `offsets`; `out` holds their lengths and a byte each. The\n"
+"bytes written, or None where a line's release line is not sure.");
 
 static PyObject *split_string(PyObject *self, PyObject *args)
 {
@@ -1143,6 +1234,7 @@ static PyMethodDef methods[] = {
     {"hashes", hashes, METH_VARARGS, hashes_doc},
     {"string_value", string_value, METH_VARARGS, string_value_doc},
     {"release_line", release_line, METH_VARARGS, release_line_doc},
+    {"release_lines", release_lines, METH_VARARGS, release_lines_doc},
     {"split_string", split_string, METH_VARARGS, split_string_doc},
     {NULL, NULL, 0, NULL},
 };

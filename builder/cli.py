@@ -237,8 +237,9 @@ def build_command(
     release format (new files beside the data) → minor, corrections → patch. A version that
     exists is refused; so is one too small for the change, unless --force. A corpus with
     errors is refused and its errors printed. The build streams: records are spilled to sorted
-    runs under TMPDIR (about the size of the corpus as JSONL) and merged, so memory holds batches
-    of records, never the corpus.
+    runs under TMPDIR (about the size of the .md files as JSONL; for a JSONL file, the lines'
+    places in it, which must not change until the build is done) and merged, so memory holds
+    batches of records, never the corpus.
     Exit code: 0 built (or reproduced), 1 refused or not reproduced, 2 usage or config error.
 
     \b

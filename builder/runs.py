@@ -9,6 +9,13 @@ with its newline, so that a row group's lines in order are its JSONL bytes) and 
 their keys (date, page, id, JSONL size and digest). A worker holds one unit's
 records; no process holds the corpus.
 
+Where a unit is a range of one local JSONL file, the run holds the keys with each line's place
+in the file, and only the lines of the records whose release line the C part cannot make from
+their input line (`write_input_run`):
+the shard writers make the release lines again from the file (`InputReader`), which the pass has
+just read into the page cache. The lines are then neither written to the disk a second time nor
+read back, which took a sixth of a build's processor time, most of it the system's.
+
 `write_data` merges the runs: it reads the keys of all runs, a batch per run at a time, to put
 the rows in order and cut the shards, then writes the shards (a worker each) a row group at a
 time, taking each row group's lines from the runs; build.write_shard writes the lines to the
@@ -23,9 +30,11 @@ import ctypes
 import functools
 import heapq
 import json
+import mmap
 import multiprocessing.process
 import operator
 import os
+import stat
 import tempfile
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -38,7 +47,7 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
-from builder import build, card, keyfiles, schema, screens, validate, workers
+from builder import build, card, keyfiles, locations, schema, screens, validate, workers
 from builder.config import BuildConfig
 from builder.diff import DIGESTS, line_digest
 from builder.progress import Progress
@@ -56,22 +65,45 @@ ROW_BITS = 32  # `at` of a staged record: run index << ROW_BITS | row within the
 RUNS_PREFIX = "newsset-runs-"
 
 
+class InputChanged(OSError):
+    """An input file that is not what it was when the build read it."""
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """The JSONL file that a run's lines are in (`write_input_run`), with its size and time
+    when the pass read it: the shard writers read the lines again, and refuse a file that has
+    changed since (`check`)."""
+
+    path: str
+    size: int
+    mtime_ns: int
+
+    def check(self, found: os.stat_result) -> None:
+        """Raise InputChanged unless the file (as `os.stat` found it) is as it was."""
+        if (found.st_size, found.st_mtime_ns) != (self.size, self.mtime_ns):
+            raise InputChanged(f"{self.path} changed while the build read it; build again")
+
+
 @dataclass(frozen=True)
 class Run:
-    """One unit's records on disk, sorted: the rows file, the keys file, the rows per batch."""
+    """One unit's records on disk, sorted: the rows file, the keys file, the rows per batch.
+    A run made from its input (`source`): its keys say where each row's line is in the input
+    file, and its rows file (none where it needs none) holds only the lines it cannot point to."""
 
     rows: str
     keys: str
     batch_rows: tuple[int, ...]
     span: tuple[str, str]
+    source: SourceFile | None = None
 
     @property
     def count(self) -> int:
         return sum(self.batch_rows)
 
     @property
-    def files(self) -> tuple[str, str]:
-        return self.rows, self.keys
+    def files(self) -> tuple[str, ...]:
+        return (self.rows, self.keys) if self.rows else (self.keys,)
 
 
 # --- the pass: validate and spill --------------------------------------------------------
@@ -144,7 +176,7 @@ class Staged:
         for place in at:
             index, row = place >> ROW_BITS, place & ((1 << ROW_BITS) - 1)
             if index not in readers:
-                readers[index] = RunReader(self.runs[index])
+                readers[index] = reader(self.runs[index])
             out.append(json.loads(readers[index].line(row)))
         return out
 
@@ -240,16 +272,47 @@ def key_rows(units: int) -> int:
 def stage_unit(
     unit: validate.Unit, folder: str, batch_bytes: int, key_rows: int = KEY_BATCH
 ) -> validate.UnitResult:
-    """Validate one unit (check_unit) and write its valid records to a run; none if it has errors."""
-    result = sorted_unit(unit)
-    if result.output is not None:
-        result.output = write_run(*result.output, folder, batch_bytes, key_rows)
+    """Validate one unit (check_unit) and write its valid records to a run; none if it has
+    errors. The run points into the input (`write_input_run`) where it can."""
+    source = source_file(unit)  # before the unit is read: a change while it is read is seen
+    with workers.fewer_collections():
+        result, entries = unit_entries(unit)
+        if entries and not result.errors:
+            if source is not None and any(place >= 0 for _, _, place, _ in entries):
+                result.output = write_input_run(entries, source, folder, key_rows)
+            else:
+                result.output = write_run(*run_tables(entries), folder, batch_bytes, key_rows)
     return result
+
+
+def source_file(unit: validate.Unit) -> SourceFile | None:
+    """The file that a unit's run may point into (`write_input_run`): the unit's one JSONL
+    file, where it is a local regular file, which the shard writers can map, and the C part
+    makes release lines. None otherwise."""
+    name = unit.files[0] if len(unit.files) == 1 else ""
+    if not name.endswith(".jsonl") or locations.is_uri(name) or not screens.native():
+        return None
+    try:
+        found = os.stat(name)
+    except OSError:
+        return None
+    if not stat.S_ISREG(found.st_mode):
+        return None
+    return SourceFile(name, found.st_size, found.st_mtime_ns)
 
 
 def sorted_unit(unit: validate.Unit) -> validate.UnitResult:
     """Validate one unit (check_unit); its `output` is its valid records sorted, as the tables
     of a run (`run_tables`), or None if the unit has errors."""
+    with workers.fewer_collections():
+        result, entries = unit_entries(unit)
+        result.output = run_tables(entries) if entries and not result.errors else None
+    return result
+
+
+def unit_entries(unit: validate.Unit) -> tuple[validate.UnitResult, list[Entry]]:
+    """Validate one unit (check_unit); return the result and the `Entry` of each record
+    without errors, in input order."""
     names = schema.field_names()
     entries: list[Entry] = []
     in_c = screens.native()
@@ -266,21 +329,27 @@ def sorted_unit(unit: validate.Unit) -> validate.UnitResult:
                 record[build.BODY] = fragment
             entries.append(entry(record))
         else:
-            entries.append((build.sort_key(src.data), line))
+            entries.append((build.sort_key(src.data), line, *place_of(src)))
 
-    with workers.fewer_collections():
-        result = validate.check_unit(unit, keep)
-        result.output = run_tables(entries) if entries and not result.errors else None
-    return result
+    return validate.check_unit(unit, keep), entries
 
 
-# A record of a run before it is sorted: its sort key and its release line.
-Entry = tuple[tuple[Any, ...], bytes]
+# A record of a run before it is sorted: its sort key, its release line, and where the line it
+# was made from is in its JSONL file: the offset and length, or -1 and 0 where the release line
+# is not made from the input line as it is in the file.
+Entry = tuple[tuple[Any, ...], bytes, int, int]
+NO_PLACE = (-1, 0)
 
 
 def entry(record: dict[str, Any]) -> Entry:
     """A plain record's `Entry` (`build.plain`)."""
-    return build.sort_key(record), plain_jsonl_bytes(record)
+    return build.sort_key(record), plain_jsonl_bytes(record), *NO_PLACE
+
+
+def place_of(src: Any) -> tuple[int, int]:
+    """Where a JSONL record's line is in its file: its input line as it is there (a view of the
+    file's bytes: a line whose `\\r` or byte order mark was cut is a copy, and has no place)."""
+    return (src.offset, len(src.raw)) if isinstance(src.raw, memoryview) else NO_PLACE
 
 
 def release_line(src: Any, fields: tuple[bytes, ...]) -> bytes | None:
@@ -309,6 +378,8 @@ KEYS = pa.schema(
         ("digest", pa.binary(16)),
     ]
 )
+# The keys of a run made from its input: with each line's offset and length in the file.
+PLACED_KEYS = KEYS.append(pa.field("offset", pa.int64())).append(pa.field("length", pa.int64()))
 
 
 def body_fragment(src: Any) -> orjson.Fragment | None:
@@ -331,20 +402,26 @@ def run_tables(entries: list[Entry]) -> tuple[pa.Table, pa.Table]:
     Python values in a process imports pandas, a fifth of a second in each staging worker.
     """
     entries.sort(key=operator.itemgetter(0))
-    encoded = [line for _, line in entries]
-    digests = b"".join([line_digest(line) for line in encoded])
-    keys = pa.Table.from_arrays(
-        [
-            lines_array([key[0].encode("utf-8") for key, _ in entries]),
-            int64_array([build.page_of(key) for key, _ in entries]),
-            lines_array([key[3].encode("utf-8") for key, _ in entries]),
-            int64_array([len(line) + 1 for line in encoded]),
-            pa.Array.from_buffers(pa.binary(16), len(encoded), [None, pa.py_buffer(digests)]),
-        ],
-        schema=KEYS,
-    )
-    rows = pa.Table.from_arrays([lines_array(encoded, ended=True)], names=[build.LINE_COLUMN])
-    return keys, rows
+    rows = lines_array([line for _, line, _, _ in entries], ended=True)
+    return key_table(entries), pa.Table.from_arrays([rows], names=[build.LINE_COLUMN])
+
+
+def key_table(entries: list[Entry], places: bool = False) -> pa.Table:
+    """The keys of sorted entries (KEYS), and with `places` where their lines are (PLACED_KEYS)."""
+    digests = b"".join([line_digest(line) for _, line, _, _ in entries])
+    columns = [
+        lines_array([key[0].encode("utf-8") for key, _, _, _ in entries]),
+        int64_array([build.page_of(key) for key, _, _, _ in entries]),
+        lines_array([key[3].encode("utf-8") for key, _, _, _ in entries]),
+        int64_array([len(line) + 1 for _, line, _, _ in entries]),
+        pa.Array.from_buffers(pa.binary(16), len(entries), [None, pa.py_buffer(digests)]),
+    ]
+    if places:
+        columns += [
+            int64_array([at for _, _, at, _ in entries]),
+            int64_array([length for _, _, _, length in entries]),
+        ]
+    return pa.Table.from_arrays(columns, schema=PLACED_KEYS if places else KEYS)
 
 
 def int64_array(values: list[int | None]) -> pa.Array:
@@ -386,11 +463,42 @@ def write_run(
     with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, rows.schema) as writer:
         for start, stop in bounds:
             writer.write_table(rows.slice(start, stop - start))
-    with pa.OSFile(keys_path, "wb") as sink, pa.ipc.new_file(sink, keys.schema) as writer:
+    write_keys(keys, keys_path, key_rows)
+    return Run(path, keys_path, tuple(stop - start for start, stop in bounds), span_of(keys))
+
+
+def write_input_run(entries: list[Entry], source: SourceFile, folder: str, key_rows: int = KEY_BATCH) -> Run:
+    """Write a run of entries whose lines are in `source` as its keys, with the lines' places
+    (PLACED_KEYS): `InputReader` makes the lines again from the file. The lines of entries
+    without a place (a record whose authors come from its byline, say) are *held* in the rows
+    file, in run order; such a row's offset is -1 and its length its row there."""
+    entries.sort(key=operator.itemgetter(0))
+    held = [line for _, line, at, _ in entries if at < 0]
+    numbered = iter(range(len(held)))
+    entries = [(key, line, at, length if at >= 0 else next(numbered)) for key, line, at, length in entries]
+    keys = key_table(entries, places=True)
+    handle, keys_path = tempfile.mkstemp(dir=folder, prefix="run-", suffix=".keys.arrow")
+    os.close(handle)
+    write_keys(keys, keys_path, key_rows)
+    rows = ""
+    if held:
+        rows = keys_path.removesuffix(".keys.arrow") + ".arrow"
+        lines = pa.Table.from_arrays([lines_array(held, ended=True)], names=[build.LINE_COLUMN])
+        with pa.OSFile(rows, "wb") as sink, pa.ipc.new_file(sink, lines.schema) as writer:
+            writer.write_table(lines)
+    return Run(rows, keys_path, (keys.num_rows,), span_of(keys), source)
+
+
+def write_keys(keys: pa.Table, path: str, key_rows: int) -> None:
+    """A run's keys file, in batches of `key_rows`."""
+    with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, keys.schema) as writer:
         writer.write_table(keys, max_chunksize=key_rows)
+
+
+def span_of(keys: pa.Table) -> tuple[str, str]:
+    """The first and last date of a run's sorted keys."""
     dates = keys.column("date")
-    span = (dates[0].as_py(), dates[-1].as_py())
-    return Run(path, keys_path, tuple(stop - start for start, stop in bounds), span)
+    return dates[0].as_py(), dates[-1].as_py()
 
 
 def batch_bounds(sizes: Sequence[int], limit: int) -> list[tuple[int, int]]:
@@ -465,6 +573,97 @@ class RunReader:
             lines = read_batch(self.path, batch).column(build.LINE_COLUMN).to_pylist()
             self.cached = (batch, lines)
         return self.cached[1][row - int(self.bounds[batch])].removesuffix("\n")
+
+
+class InputFiles:
+    """The input files of runs made from their input (`write_input_run`), each mapped whole,
+    once, while they are read: the readers of a shard share one. A file that has changed since
+    the pass read it is refused (`SourceFile.check`), at each read."""
+
+    def __init__(self) -> None:
+        self.maps: dict[str, mmap.mmap] = {}
+        self.fields = tuple(name.encode("ascii") for name in schema.field_names())
+
+    def release_lines(self, source: SourceFile, starts: np.ndarray, lengths: np.ndarray) -> pa.Array:
+        """The release lines of the lines of `source` at `starts`, `lengths` bytes long, each
+        with its newline (`_scan.release_lines`). The pages read are let go after (they stay in
+        the page cache), so that a process holds the lines of one read, not the file."""
+        data = self.mapped(source)
+        # Arrow's allocator, not Python's: it keeps the memory a read freed for the next one
+        out = pa.allocate_buffer(int(lengths.sum()) + len(starts), resizable=True)
+        offsets = np.empty(len(starts) + 1, np.int32)
+        made = screens.compiled().release_lines(data, starts, lengths, self.fields, out, offsets)
+        if made is None:
+            raise InputChanged(f"{source.path} changed while the build read it; build again")
+        out.resize(made)
+        if len(starts):
+            keyfiles.unmap(data, int(starts.min()), int((starts + lengths).max()))
+        return pa.StringArray.from_buffers(len(starts), pa.py_buffer(offsets), out)
+
+    def mapped(self, source: SourceFile) -> mmap.mmap:
+        """The file mapped (no file stays open), checked to be as it was."""
+        data = self.maps.get(source.path)
+        if data is not None:
+            source.check(os.stat(source.path))
+            return data
+        with open(source.path, "rb") as handle:
+            source.check(os.fstat(handle.fileno()))
+            data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        if hasattr(mmap, "MADV_RANDOM"):  # a touched page maps in that page, not its neighbours
+            data.madvise(mmap.MADV_RANDOM)
+        self.maps[source.path] = data
+        return data
+
+
+class InputReader:
+    """Rows of a run made from its input (`write_input_run`) read forward from a row, as
+    `RunReader` reads those of a run with lines: each row's release line is made again from its
+    line in the input file (`InputFiles.release_lines`), or read from the run's rows file where
+    the run holds it."""
+
+    def __init__(self, run: Run, start: int = 0, files: InputFiles | None = None) -> None:
+        if run.source is None:
+            raise ValueError(f"{run.keys}: not a run made from its input")
+        self.source = run.source
+        keys = mapped_ipc(run.keys)
+        self.starts = card.int64_values(keys.column("offset").combine_chunks())
+        self.lengths = card.int64_values(keys.column("length").combine_chunks())
+        self.at = start
+        self.files = files or InputFiles()
+        self.rows = run.rows
+
+    def places(self, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """Where the next `count` rows' lines are in the input file: starts and lengths."""
+        at, self.at = self.at, self.at + count
+        return self.starts[at : self.at], self.lengths[at : self.at]
+
+    def take(self, count: int) -> pa.Table:
+        """The next `count` rows."""
+        return pa.Table.from_arrays([self.lines(*self.places(count))], names=[build.LINE_COLUMN])
+
+    def line(self, row: int) -> str:
+        """The JSONL line of one row, without its newline."""
+        line = self.lines(self.starts[row : row + 1], self.lengths[row : row + 1])[0]
+        return line.as_py().removesuffix("\n")
+
+    def lines(self, starts: np.ndarray, lengths: np.ndarray) -> pa.Array:
+        """The lines of the rows at these places (`places`), each with its newline."""
+        held = starts < 0
+        if not held.any():
+            return self.files.release_lines(self.source, starts, lengths)
+        made = self.files.release_lines(self.source, starts[~held], lengths[~held])
+        kept = mapped_ipc(self.rows).column(build.LINE_COLUMN).take(int64_array(lengths[held].tolist()))
+        order = np.empty(len(starts), np.int64)
+        order[~held] = np.arange(len(made))
+        order[held] = len(made) + np.arange(len(kept))
+        both = pa.chunked_array([made, *kept.chunks], pa.string())
+        return both.take(int64_array(order.tolist())).combine_chunks()
+
+
+def reader(run: Run, start: int = 0, files: InputFiles | None = None) -> RunReader | InputReader:
+    """The reader of a run's rows from `start` on (`files`: the input files its shard's readers
+    share)."""
+    return InputReader(run, start, files) if run.source is not None else RunReader(run, start)
 
 
 # --- the merge: order, shards, row groups ------------------------------------------------
@@ -648,7 +847,8 @@ def write_data(
 
 def write_shard(job: ShardJob) -> card.Tally:
     """Write one shard (build.write_shard) from its rows in the runs; count them for the card."""
-    readers = [RunReader(run, start) for run, start in zip(job.runs, job.starts, strict=True)]
+    files = InputFiles()
+    readers = [reader(run, start, files) for run, start in zip(job.runs, job.starts, strict=True)]
     groups = row_groups(readers, job.order, job.settings.row_group_rows)
     return write_counted_shard(groups, job.index, job.count, Path(job.data_dir), job.settings)
 
@@ -679,17 +879,43 @@ def write_counted_shard(
     return tally
 
 
-def row_groups(readers: Sequence[RunReader], order: np.ndarray, size: int) -> Iterator[pa.Buffer]:
+def row_groups(
+    readers: Sequence[RunReader | InputReader], order: np.ndarray, size: int
+) -> Iterator[pa.Buffer]:
     """The JSONL bytes of `size` rows at a time, in `order`: each group's rows are taken from
-    the runs, then put in order (`joined`)."""
+    the runs, then put in order (`joined`); where they are all lines of one input file, their
+    release lines are made in order at once (`in_order`)."""
     for at in range(0, len(order), size):
         part = order[at : at + size]
         counts = np.bincount(part, minlength=len(readers))
-        lines = pa.concat_tables(readers[i].take(int(counts[i])) for i in np.flatnonzero(counts))
+        used = np.flatnonzero(counts).tolist()
         by_run = np.argsort(part, kind="stable")  # the lines: the part's rows, grouped by run
+        sources = {readers[i].source.path if isinstance(readers[i], InputReader) else None for i in used}
+        if len(sources) == 1 and None not in sources:
+            made = in_order([readers[i] for i in used], counts[used], by_run)  # type: ignore[misc]
+            if made is not None:
+                yield made
+                continue
+        lines = pa.concat_tables(readers[i].take(int(counts[i])) for i in used)
         position = np.empty_like(by_run)
         position[by_run] = np.arange(len(part))
         yield joined(lines.column(build.LINE_COLUMN), position)
+
+
+def in_order(readers: Sequence[InputReader], counts: np.ndarray, by_run: np.ndarray) -> pa.Buffer | None:
+    """The release lines of a row group whose rows are all lines of one input file: `counts`
+    rows from each reader, which `by_run` lists grouped by reader. Made in the group's order
+    straight from the file, they are copied once. None, and no reader moved on, where a run
+    holds one of the rows' lines."""
+    places = [r.places(int(n)) for r, n in zip(readers, counts, strict=True)]
+    starts, lengths = np.empty(len(by_run), np.int64), np.empty(len(by_run), np.int64)
+    starts[by_run] = np.concatenate([s for s, _ in places])
+    if starts.min() < 0:
+        for r, n in zip(readers, counts, strict=True):
+            r.at -= int(n)
+        return None
+    lengths[by_run] = np.concatenate([n for _, n in places])
+    return text_bytes(readers[0].files.release_lines(readers[0].source, starts, lengths))
 
 
 INLINE_BYTES = 12  # a string view holds a text this short itself, not a place in a buffer

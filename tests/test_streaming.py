@@ -410,6 +410,73 @@ def test_a_runs_lines_are_the_same_array_either_way(monkeypatch: pytest.MonkeyPa
     assert joined.to_pylist() == ['{"a":"今"}', "", '{"b":1}']
 
 
+needs_c = pytest.mark.skipif(
+    screens._scan is None and not os.environ.get("CI"), reason="builder._scan is not built here"
+)
+
+
+@needs_c
+@pytest.mark.parametrize("case", ["corpus", "authors", "a.jsonl"])
+def test_runs_of_jsonl_lines_point_into_their_files_and_give_the_same_bytes(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    """Where the C part makes a unit's release lines from its lines, the unit's run holds its
+    keys and the lines' places (those of a.jsonl and b.jsonl), and the lines of the records
+    whose authors come from their byline; the runs of .md files and of escaped lines (c.jsonl)
+    hold their lines. Shards, records read back by place, and digests are those of a build
+    whose runs all hold their lines: with the runs mixed in a row group, with every row group
+    made from one file in order (`authors`: the lines of a.jsonl whose records have authors),
+    and with the rows of one file, some held (a.jsonl)."""
+    paths = [corpus / case] if case == "a.jsonl" else [corpus]
+    authors = case == "authors"
+    if authors:
+        lines = (corpus / "a.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+        paths = [tmp_path / "authors.jsonl"]
+        paths[0].write_text("".join(line for line in lines if '"authors"' in line), encoding="utf-8")
+    with runs.stage(paths, jobs=2) as staged:
+        pointing = [run for run in staged.runs if run.source is not None]
+        names = {Path(run.source.path).name for run in pointing}
+        assert names == {"corpus": {"a.jsonl", "b.jsonl"}, "authors": {"authors.jsonl"}}.get(case, {case})
+        holding = [run for run in pointing if run.rows]  # with lines of records without authors
+        assert all(run.files == (run.keys,) for run in pointing if not run.rows)
+        assert (holding == []) if authors else (0 < len(holding) <= len(pointing))
+        assert len(pointing) > 3 and (len(pointing) == len(staged.runs)) == (case != "corpus")
+        places = [i << runs.ROW_BITS | row for i, run in enumerate(staged.runs) for row in (0, run.count - 1)]
+        records = staged.records_at(places)
+        digests = pa.concat_tables(staged.digests())
+        runs.write_data(staged.runs, tmp_path / "pointing", SETTINGS, jobs=2)
+    monkeypatch.setattr(runs, "source_file", lambda unit: None)  # every run holds its lines
+    with runs.stage(paths, jobs=2) as staged:
+        assert all(run.source is None and Path(run.rows).exists() for run in staged.runs)
+        assert staged.records_at(places) == records
+        assert pa.concat_tables(staged.digests()).equals(digests)
+        runs.write_data(staged.runs, tmp_path / "holding", SETTINGS, jobs=2)
+    assert file_hashes(tmp_path / "pointing") == file_hashes(tmp_path / "holding")
+    assert len(file_hashes(tmp_path / "pointing")) > 2
+
+
+@needs_c
+def test_an_input_file_changed_after_the_pass_is_refused(corpus: Path, tmp_path: Path) -> None:
+    """The shard writers read the lines of runs made from their input again: a file whose time
+    has changed since the pass read it, or whose lines no longer make release lines, is
+    refused, naming the file."""
+    path = tmp_path / "a.jsonl"
+    path.write_bytes((corpus / "a.jsonl").read_bytes())
+    with runs.stage([path], jobs=1) as staged:
+        assert staged.runs and all(run.source is not None for run in staged.runs)
+        found = path.stat()
+        os.utime(path, ns=(found.st_atime_ns, found.st_mtime_ns + 1_000_000_000))
+        with pytest.raises(runs.InputChanged, match=r"a\.jsonl changed while the build read it"):
+            runs.write_data(staged.runs, tmp_path / "touched", SETTINGS)
+        data = bytearray(path.read_bytes())
+        data[0] = ord("[")  # the same size, and the time it had: the first line is no object
+        path.write_bytes(bytes(data))
+        os.utime(path, ns=(found.st_atime_ns, found.st_mtime_ns))
+        with pytest.raises(runs.InputChanged, match=r"a\.jsonl changed while the build read it"):
+            runs.write_data(staged.runs, tmp_path / "edited", SETTINGS)
+    assert issubclass(runs.InputChanged, OSError)  # the CLI reports it as it does a failed write
+
+
 def test_the_runs_go_when_dropped_and_the_shards_are_flushed(
     corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -417,7 +484,7 @@ def test_the_runs_go_when_dropped_and_the_shards_are_flushed(
     monkeypatch.setattr(build, "flush_soon", lambda paths: flushed.extend(p.name for p in paths))
     waited: list[int] = []
     with runs.stage([corpus], jobs=1) as staged:
-        files = [Path(p) for run in staged.runs for p in (run.rows, run.keys)]
+        files = [Path(p) for run in staged.runs for p in run.files]
         assert files and all(p.exists() for p in files)
         staged.write_data(tmp_path / "data", SETTINGS, meanwhile=lambda: waited.append(len(flushed)))
         assert all(p.exists() for p in files)
