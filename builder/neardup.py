@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from builder.keyfiles import KeyFiles, same_key_arrays
+from builder.keyfiles import KeyFiles, distinct, same_key_arrays
 
 BINS = 32
 BANDS = 4
@@ -128,7 +128,7 @@ class NearDuplicates:
 
     def scores(self, first: np.ndarray, later: np.ndarray) -> np.ndarray:
         """The similarity of the sketches of each pair of rows, read from disk together."""
-        rows = np.unique(np.concatenate([first, later]))
+        rows = distinct(np.sort(np.concatenate([first, later])))
         sketches = self.keys.rows_at(SKETCH, rows)
         return similarities(sketches[np.searchsorted(rows, first)], sketches[np.searchsorted(rows, later)])
 

@@ -276,9 +276,9 @@ def stage_unit(
     errors. The run points into the input (`write_input_run`) where it can."""
     source = source_file(unit)  # before the unit is read: a change while it is read is seen
     with workers.fewer_collections():
-        result, entries = unit_entries(unit)
+        result, entries = unit_entries(unit, placing=source is not None)
         if entries and not result.errors:
-            if source is not None and any(place >= 0 for _, _, place, _ in entries):
+            if source is not None and any(entry[2] >= 0 for entry in entries):
                 result.output = write_input_run(entries, source, folder, key_rows)
             else:
                 result.output = write_run(*run_tables(entries), folder, batch_bytes, key_rows)
@@ -310,9 +310,11 @@ def sorted_unit(unit: validate.Unit) -> validate.UnitResult:
     return result
 
 
-def unit_entries(unit: validate.Unit) -> tuple[validate.UnitResult, list[Entry]]:
+def unit_entries(unit: validate.Unit, placing: bool = False) -> tuple[validate.UnitResult, list[Entry]]:
     """Validate one unit (check_unit); return the result and the `Entry` of each record
-    without errors, in input order."""
+    without errors, in input order. `placing`: the run will point to the lines that have a
+    place in their file (`write_input_run`), so their entries keep only the release line's
+    size and digest, and the unit's lines are not all held in memory at once."""
     names = schema.field_names()
     entries: list[Entry] = []
     in_c = screens.native()
@@ -329,21 +331,25 @@ def unit_entries(unit: validate.Unit) -> tuple[validate.UnitResult, list[Entry]]
                 record[build.BODY] = fragment
             entries.append(entry(record))
         else:
-            entries.append((build.sort_key(src.data), line, *place_of(src)))
+            at, length = place_of(src)
+            kept = b"" if placing and at >= 0 else line
+            entries.append((build.sort_key(src.data), kept, at, length, len(line) + 1, line_digest(line)))
 
     return validate.check_unit(unit, keep), entries
 
 
-# A record of a run before it is sorted: its sort key, its release line, and where the line it
-# was made from is in its JSONL file: the offset and length, or -1 and 0 where the release line
-# is not made from the input line as it is in the file.
-Entry = tuple[tuple[Any, ...], bytes, int, int]
+# A record of a run before it is sorted: its sort key; its release line (b"" where the run
+# points to the line in its file instead); where the line it was made from is in its JSONL
+# file, the offset and length, or -1 and 0 where the release line is not made from the input
+# line as it is in the file; the release line's size with its newline, and its digest.
+Entry = tuple[tuple[Any, ...], bytes, int, int, int, bytes]
 NO_PLACE = (-1, 0)
 
 
 def entry(record: dict[str, Any]) -> Entry:
     """A plain record's `Entry` (`build.plain`)."""
-    return build.sort_key(record), plain_jsonl_bytes(record), *NO_PLACE
+    line = plain_jsonl_bytes(record)
+    return build.sort_key(record), line, *NO_PLACE, len(line) + 1, line_digest(line)
 
 
 def place_of(src: Any) -> tuple[int, int]:
@@ -402,25 +408,23 @@ def run_tables(entries: list[Entry]) -> tuple[pa.Table, pa.Table]:
     Python values in a process imports pandas, a fifth of a second in each staging worker.
     """
     entries.sort(key=operator.itemgetter(0))
-    rows = lines_array([line for _, line, _, _ in entries], ended=True)
+    rows = lines_array([entry[1] for entry in entries], ended=True)
     return key_table(entries), pa.Table.from_arrays([rows], names=[build.LINE_COLUMN])
 
 
 def key_table(entries: list[Entry], places: bool = False) -> pa.Table:
     """The keys of sorted entries (KEYS), and with `places` where their lines are (PLACED_KEYS)."""
-    digests = b"".join([line_digest(line) for _, line, _, _ in entries])
+    keys = [entry[0] for entry in entries]
+    digests = b"".join([entry[5] for entry in entries])
     columns = [
-        lines_array([key[0].encode("utf-8") for key, _, _, _ in entries]),
-        int64_array([build.page_of(key) for key, _, _, _ in entries]),
-        lines_array([key[3].encode("utf-8") for key, _, _, _ in entries]),
-        int64_array([len(line) + 1 for _, line, _, _ in entries]),
+        lines_array([key[0].encode("utf-8") for key in keys]),
+        int64_array([build.page_of(key) for key in keys]),
+        lines_array([key[3].encode("utf-8") for key in keys]),
+        int64_array([entry[4] for entry in entries]),
         pa.Array.from_buffers(pa.binary(16), len(entries), [None, pa.py_buffer(digests)]),
     ]
     if places:
-        columns += [
-            int64_array([at for _, _, at, _ in entries]),
-            int64_array([length for _, _, _, length in entries]),
-        ]
+        columns += [int64_array([e[2] for e in entries]), int64_array([e[3] for e in entries])]
     return pa.Table.from_arrays(columns, schema=PLACED_KEYS if places else KEYS)
 
 
@@ -473,9 +477,11 @@ def write_input_run(entries: list[Entry], source: SourceFile, folder: str, key_r
     without a place (a record whose authors come from its byline, say) are *held* in the rows
     file, in run order; such a row's offset is -1 and its length its row there."""
     entries.sort(key=operator.itemgetter(0))
-    held = [line for _, line, at, _ in entries if at < 0]
+    held = [line for _, line, at, *_ in entries if at < 0]
     numbered = iter(range(len(held)))
-    entries = [(key, line, at, length if at >= 0 else next(numbered)) for key, line, at, length in entries]
+    entries = [
+        (key, line, at, n if at >= 0 else next(numbered), *more) for key, line, at, n, *more in entries
+    ]
     keys = key_table(entries, places=True)
     handle, keys_path = tempfile.mkstemp(dir=folder, prefix="run-", suffix=".keys.arrow")
     os.close(handle)

@@ -32,9 +32,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchmarks import synth
-from builder import build, card, runs, schema, screens, workers
+from builder import build, card, runs, schema, screens, validate, workers
 from builder.config import BuildConfig, Config
-from builder.diff import describe, differing_keys
+from builder.diff import describe, differing_keys, line_digest
 from builder.release import build_release, diff_releases
 from builder.sources import Source, iter_article_files, iter_file, to_jsonl_line, to_markdown
 
@@ -453,6 +453,24 @@ def test_runs_of_jsonl_lines_point_into_their_files_and_give_the_same_bytes(
         runs.write_data(staged.runs, tmp_path / "holding", SETTINGS, jobs=2)
     assert file_hashes(tmp_path / "pointing") == file_hashes(tmp_path / "holding")
     assert len(file_hashes(tmp_path / "pointing")) > 2
+
+
+@needs_c
+def test_entries_of_a_placed_unit_keep_the_size_and_digest_not_the_line(corpus: Path) -> None:
+    """A unit whose run will point into its file keeps, of each record with a place, its
+    release line's size and digest only (the line is made again by the shard writers); the
+    records without a place keep their lines; the same unit not placed keeps every line, with
+    the same sizes and digests."""
+    unit = validate.plan_units([corpus / "a.jsonl"])[0]
+    _, placed = runs.unit_entries(unit, placing=True)
+    _, kept = runs.unit_entries(unit)
+    assert len(placed) == len(kept) > 3
+    with_place = [i for i, entry in enumerate(placed) if entry[2] >= 0]
+    assert 0 < len(with_place) < len(placed)  # a.jsonl has records whose authors come from the byline
+    for i, (p, k) in enumerate(zip(placed, kept, strict=True)):
+        assert p[0] == k[0] and p[2:] == k[2:]
+        assert p[1] == (b"" if i in with_place else k[1])
+        assert k[4:] == (len(k[1]) + 1, line_digest(k[1]))
 
 
 @needs_c
