@@ -89,7 +89,8 @@ class SourceFile:
 class Run:
     """One unit's records on disk, sorted: the rows file, the keys file, the rows per batch.
     A run made from its input (`source`): its keys say where each row's line is in the input
-    file, and its rows file (none where it needs none) holds only the lines it cannot point to."""
+    file, and its rows file (none where it needs none) holds only the lines it cannot point to;
+    its rows per batch are those of its keys file."""
 
     rows: str
     keys: str
@@ -464,9 +465,7 @@ def write_run(
     os.close(handle)
     keys_path = path.removesuffix(".arrow") + ".keys.arrow"
     bounds = batch_bounds(keys.column("size").to_pylist(), batch_bytes)
-    with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, rows.schema) as writer:
-        for start, stop in bounds:
-            writer.write_table(rows.slice(start, stop - start))
+    write_lines(rows, path, bounds)
     write_keys(keys, keys_path, key_rows)
     return Run(path, keys_path, tuple(stop - start for start, stop in bounds), span_of(keys))
 
@@ -485,20 +484,29 @@ def write_input_run(entries: list[Entry], source: SourceFile, folder: str, key_r
     keys = key_table(entries, places=True)
     handle, keys_path = tempfile.mkstemp(dir=folder, prefix="run-", suffix=".keys.arrow")
     os.close(handle)
-    write_keys(keys, keys_path, key_rows)
+    batch_rows = write_keys(keys, keys_path, key_rows)
     rows = ""
     if held:
         rows = keys_path.removesuffix(".keys.arrow") + ".arrow"
         lines = pa.Table.from_arrays([lines_array(held, ended=True)], names=[build.LINE_COLUMN])
-        with pa.OSFile(rows, "wb") as sink, pa.ipc.new_file(sink, lines.schema) as writer:
-            writer.write_table(lines)
-    return Run(rows, keys_path, (keys.num_rows,), span_of(keys), source)
+        write_lines(lines, rows, [(0, len(held))])
+    return Run(rows, keys_path, batch_rows, span_of(keys), source)
 
 
-def write_keys(keys: pa.Table, path: str, key_rows: int) -> None:
-    """A run's keys file, in batches of `key_rows`."""
+def write_lines(rows: pa.Table, path: str, bounds: Sequence[tuple[int, int]]) -> None:
+    """A run's rows file: its lines, a batch for each (start, stop) of `bounds`."""
+    with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, rows.schema) as writer:
+        for start, stop in bounds:
+            writer.write_table(rows.slice(start, stop - start))
+
+
+def write_keys(keys: pa.Table, path: str, key_rows: int) -> tuple[int, ...]:
+    """A run's keys file, in batches of `key_rows`; the rows of each batch."""
+    batches = keys.to_batches(max_chunksize=key_rows)
     with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, keys.schema) as writer:
-        writer.write_table(keys, max_chunksize=key_rows)
+        for batch in batches:
+            writer.write_batch(batch)
+    return tuple(batch.num_rows for batch in batches)
 
 
 def span_of(keys: pa.Table) -> tuple[str, str]:
@@ -631,17 +639,41 @@ class InputReader:
         if run.source is None:
             raise ValueError(f"{run.keys}: not a run made from its input")
         self.source = run.source
-        keys = mapped_ipc(run.keys)
-        self.starts = card.int64_values(keys.column("offset").combine_chunks())
-        self.lengths = card.int64_values(keys.column("length").combine_chunks())
+        # read a batch of keys at a time, as the rows come: a shard's writer has a reader of
+        # every run, and the places of all their rows would be 16 bytes an article of the corpus
+        self.keys = keyfiles.map_at_random(run.keys)  # no file stays open
+        self.key_file = pa.ipc.open_file(pa.BufferReader(pa.py_buffer(self.keys)))
+        self.bounds = np.cumsum((0, *run.batch_rows))
+        self.batch = -1
+        self.batch_places = (np.empty(0, np.int64), np.empty(0, np.int64))
         self.at = start
         self.files = files or InputFiles()
         self.rows = run.rows
+        self.held: pa.ChunkedArray | None = None  # the lines the run holds, once mapped
 
     def places(self, count: int) -> tuple[np.ndarray, np.ndarray]:
         """Where the next `count` rows' lines are in the input file: starts and lengths."""
         at, self.at = self.at, self.at + count
-        return self.starts[at : self.at], self.lengths[at : self.at]
+        return self.places_at(at, count)
+
+    def places_at(self, row: int, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """Starts and lengths of the lines of `count` rows from `row` on."""
+        starts, lengths = [], []
+        while count > 0:
+            index = int(np.searchsorted(self.bounds, row, side="right")) - 1
+            if index != self.batch:
+                batch = self.key_file.get_batch(index)
+                self.batch_places = tuple(card.int64_values(batch.column(n)) for n in ("offset", "length"))
+                self.batch = index
+                keyfiles.unmap(self.keys, 0, len(self.keys))  # copied out: the pages read may go
+            first = row - int(self.bounds[index])
+            n = min(count, int(self.bounds[index + 1]) - row)
+            starts.append(self.batch_places[0][first : first + n])
+            lengths.append(self.batch_places[1][first : first + n])
+            row, count = row + n, count - n
+        return np.concatenate([np.empty(0, np.int64), *starts]), np.concatenate(
+            [np.empty(0, np.int64), *lengths]
+        )
 
     def take(self, count: int) -> pa.Table:
         """The next `count` rows."""
@@ -649,7 +681,7 @@ class InputReader:
 
     def line(self, row: int) -> str:
         """The JSONL line of one row, without its newline."""
-        line = self.lines(self.starts[row : row + 1], self.lengths[row : row + 1])[0]
+        line = self.lines(*self.places_at(row, 1))[0]
         return line.as_py().removesuffix("\n")
 
     def lines(self, starts: np.ndarray, lengths: np.ndarray) -> pa.Array:
@@ -658,7 +690,9 @@ class InputReader:
         if not held.any():
             return self.files.release_lines(self.source, starts, lengths)
         made = self.files.release_lines(self.source, starts[~held], lengths[~held])
-        kept = mapped_ipc(self.rows).column(build.LINE_COLUMN).take(int64_array(lengths[held].tolist()))
+        if self.held is None:
+            self.held = mapped_ipc(self.rows).column(build.LINE_COLUMN)
+        kept = self.held.take(int64_array(lengths[held].tolist()))
         order = np.empty(len(starts), np.int64)
         order[~held] = np.arange(len(made))
         order[held] = len(made) + np.arange(len(kept))

@@ -416,7 +416,7 @@ needs_c = pytest.mark.skipif(
 
 
 @needs_c
-@pytest.mark.parametrize("case", ["corpus", "authors", "a.jsonl"])
+@pytest.mark.parametrize("case", ["corpus", "authors", "a.jsonl", "key batches"])
 def test_runs_of_jsonl_lines_point_into_their_files_and_give_the_same_bytes(
     corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
 ) -> None:
@@ -426,7 +426,11 @@ def test_runs_of_jsonl_lines_point_into_their_files_and_give_the_same_bytes(
     hold their lines. Shards, records read back by place, and digests are those of a build
     whose runs all hold their lines: with the runs mixed in a row group, with every row group
     made from one file in order (`authors`: the lines of a.jsonl whose records have authors),
-    and with the rows of one file, some held (a.jsonl)."""
+    with the rows of one file, some held (a.jsonl), and with the places read from keys files of
+    several small batches (`key batches`)."""
+    if case == "key batches":
+        monkeypatch.setattr(runs, "KEY_BATCH", 16)
+        case = "corpus"
     paths = [corpus / case] if case == "a.jsonl" else [corpus]
     authors = case == "authors"
     if authors:
@@ -441,6 +445,8 @@ def test_runs_of_jsonl_lines_point_into_their_files_and_give_the_same_bytes(
         assert all(run.files == (run.keys,) for run in pointing if not run.rows)
         assert (holding == []) if authors else (0 < len(holding) <= len(pointing))
         assert len(pointing) > 3 and (len(pointing) == len(staged.runs)) == (case != "corpus")
+        batches = max(len(run.batch_rows) for run in pointing)
+        assert (batches > 1) == (runs.KEY_BATCH == 16)  # places read across batches of keys
         places = [i << runs.ROW_BITS | row for i, run in enumerate(staged.runs) for row in (0, run.count - 1)]
         records = staged.records_at(places)
         digests = pa.concat_tables(staged.digests())
