@@ -193,9 +193,25 @@ def parquet_writer(
         arrow_schema,
         compression="zstd",
         compression_level=settings.zstd_level,
+        use_dictionary=dictionary_columns(arrow_schema, tuple(settings.plain_fields)),
         write_statistics=True,
         sorting_columns=order,
     )
+
+
+@functools.cache
+def dictionary_columns(arrow_schema: pa.Schema, plain: tuple[str, ...]) -> list[str] | bool:
+    """The Parquet columns that are dictionary-encoded (`use_dictionary`): those of every field
+    but the `plain` ones, by their paths in the Parquet schema (a nested field has a column per
+    leaf, `authors.list.element.name`), read from an empty file of the schema (made from no
+    batches: `Schema.empty_table` would import pandas); True (all of them) when no field is plain."""
+    if not plain:
+        return True
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_batches([], schema=arrow_schema), sink)
+    leaves = pq.ParquetFile(pa.BufferReader(sink.getvalue())).schema
+    paths = [leaves.column(i).path for i in range(len(leaves))]
+    return [path for path in paths if path.split(".")[0] not in plain]
 
 
 def write_shard(

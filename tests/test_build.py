@@ -227,6 +227,47 @@ def test_a_misspelt_config_key_is_a_usage_error(project):
     assert not project.out.exists()
 
 
+def column_encodings(release: Path) -> dict[str, set[str]]:
+    """The encodings of each Parquet column (by its path) over every row group of the release."""
+    found: dict[str, set[str]] = {}
+    for path in sorted((release / "data").glob("*.parquet")):
+        meta = pq.ParquetFile(path).metadata
+        for g in range(meta.num_row_groups):
+            for c in range(meta.num_columns):
+                column = meta.row_group(g).column(c)
+                found.setdefault(column.path_in_schema, set()).update(column.encodings)
+    return found
+
+
+def test_the_body_is_written_without_a_dictionary_and_the_other_columns_with_one(make_project, tmp_path):
+    """By default (`plain_fields = ["body"]`) the body's Parquet column is written plain, every
+    other column (each leaf of the authors too) with a dictionary, and the rows read back the
+    same; with `plain_fields = []` (the repository's setting, that keeps its releases up to
+    1.1.0 reproducible) every column has a dictionary; a field the schema lacks is refused."""
+    default, every = make_project(tmp_path / "default"), make_project(tmp_path / "every")
+    text = default.config.read_text(encoding="utf-8")
+    assert "\nplain_fields = []\n" in text
+    default.config.write_text(text.replace("\nplain_fields = []\n", "\n"), encoding="utf-8")
+    for project in (default, every):
+        result = project.build("--version", "1.0.0")
+        assert result.exit_code == 0, result.output
+    plain, dictionary = column_encodings(default.release("1.0.0")), column_encodings(every.release("1.0.0"))
+    assert set(plain) == set(dictionary) >= {"body", "authors.list.element.name", "authors.list.element.role"}
+    assert "RLE_DICTIONARY" not in plain["body"] and "PLAIN" in plain["body"]
+    assert all("RLE_DICTIONARY" in found for path, found in plain.items() if path != "body")
+    assert all("RLE_DICTIONARY" in found for found in dictionary.values())
+    read = [
+        pq.read_table(next((p.release("1.0.0") / "data").glob("*.parquet"))).to_pylist()
+        for p in (default, every)
+    ]
+    assert read[0] == read[1] and len(read[0]) == 6
+    text = every.config.read_text(encoding="utf-8").replace("plain_fields = []", 'plain_fields = ["bdoy"]')
+    every.config.write_text(text, encoding="utf-8")
+    result = every.build("--version", "1.0.1")
+    assert result.exit_code == 2
+    assert f"{every.config}: [build] plain_fields: 'bdoy' is not a field of the schema" in result.output
+
+
 # Arrow types of every shape `schema.arrow_type` gives: the plain values, lists and structs of them.
 PLAIN_TYPES = st.sampled_from([pa.string(), pa.date32(), pa.int32(), pa.float64(), pa.bool_()])
 FIELD_NAMES = st.sampled_from(["a", "name", "role", "x", "list", "dtype"])

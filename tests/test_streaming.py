@@ -135,6 +135,7 @@ def in_memory_data(rows: list[dict[str, Any]], folder: Path, settings: BuildConf
             row_group_size=settings.row_group_rows,
             compression="zstd",
             compression_level=settings.zstd_level,
+            use_dictionary=build.dictionary_columns(schema.arrow_schema(), tuple(settings.plain_fields)),
             write_statistics=True,
             sorting_columns=order,
         )
