@@ -658,7 +658,7 @@ class InputReader:
 
     def places_at(self, row: int, count: int) -> tuple[np.ndarray, np.ndarray]:
         """Starts and lengths of the lines of `count` rows from `row` on."""
-        starts, lengths = [], []
+        starts, lengths = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
         while count > 0:
             index = int(np.searchsorted(self.bounds, row, side="right")) - 1
             if index != self.batch:
@@ -671,9 +671,7 @@ class InputReader:
             starts.append(self.batch_places[0][first : first + n])
             lengths.append(self.batch_places[1][first : first + n])
             row, count = row + n, count - n
-        return np.concatenate([np.empty(0, np.int64), *starts]), np.concatenate(
-            [np.empty(0, np.int64), *lengths]
-        )
+        return np.concatenate(starts), np.concatenate(lengths)
 
     def take(self, count: int) -> pa.Table:
         """The next `count` rows."""
