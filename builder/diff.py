@@ -381,7 +381,7 @@ def read_ids(source: pa.NativeFile) -> pa.ChunkedArray:
 def smallest(ids: pa.Array | pa.ChunkedArray, count: int) -> pa.Array:
     """The `count` smallest ids, sorted."""
     if count <= 0:
-        return pa.array([], pa.string())
+        return pa.nulls(0, pa.string())  # not pa.array([]): a conversion imports pandas
     chosen = ids.take(pc.select_k_unstable(ids, count, sort_keys=[("id", "ascending")]))
     return chosen.combine_chunks() if isinstance(chosen, pa.ChunkedArray) else chosen
 

@@ -743,6 +743,20 @@ def test_a_first_release_imports_pandas_in_no_process(corpus: Path, tmp_path: Pa
     assert marker.read_text().split() == [done.stdout.split()[2]]  # in the main process alone
 
 
+def test_a_first_release_of_a_few_articles_imports_pandas_nowhere(tmp_path: Path) -> None:
+    """A corpus of fewer ids than the changelog lists (the repository's six articles) has them
+    all sorted, past an empty pick of the smallest (`diff.smallest`), with no conversion either."""
+    articles = Path(__file__).resolve().parents[1] / "articles"
+    script = (
+        "import sys\n"
+        "from builder.release import build_release\n"
+        f"result = build_release([{str(articles)!r}], {str(tmp_path / 'dist')!r}, version='1.0.0')\n"
+        "print(result.changes.new_count, 'pandas' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert (done.returncode, done.stdout.split()) == (0, ["6", "False"]), done.stderr
+
+
 def test_flush_soon_writes_the_files_through_in_a_thread(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
