@@ -37,6 +37,8 @@ from builder.config import BuildConfig, Config
 from builder.diff import describe, differing_keys, line_digest
 from builder.release import build_release, diff_releases
 from builder.sources import Source, iter_article_files, iter_file, to_jsonl_line, to_markdown
+from tests.conftest import ARTICLES
+from tests.test_screens import needs_c
 
 SETTINGS = BuildConfig(max_shard_bytes=400_000, row_group_rows=37, zstd_level=9)
 RUN_BYTES = 150_000  # many small runs, so the merge interleaves them
@@ -411,11 +413,6 @@ def test_a_runs_lines_are_the_same_array_either_way(monkeypatch: pytest.MonkeyPa
     assert joined.to_pylist() == ['{"a":"今"}', "", '{"b":1}']
 
 
-needs_c = pytest.mark.skipif(
-    screens._scan is None and not os.environ.get("CI"), reason="builder._scan is not built here"
-)
-
-
 @needs_c
 @pytest.mark.parametrize("case", ["corpus", "authors", "a.jsonl", "key batches"])
 def test_runs_of_jsonl_lines_point_into_their_files_and_give_the_same_bytes(
@@ -746,11 +743,10 @@ def test_a_first_release_imports_pandas_in_no_process(corpus: Path, tmp_path: Pa
 def test_a_first_release_of_a_few_articles_imports_pandas_nowhere(tmp_path: Path) -> None:
     """A corpus of fewer ids than the changelog lists (the repository's six articles) has them
     all sorted, past an empty pick of the smallest (`diff.smallest`), with no conversion either."""
-    articles = Path(__file__).resolve().parents[1] / "articles"
     script = (
         "import sys\n"
         "from builder.release import build_release\n"
-        f"result = build_release([{str(articles)!r}], {str(tmp_path / 'dist')!r}, version='1.0.0')\n"
+        f"result = build_release([{str(ARTICLES)!r}], {str(tmp_path / 'dist')!r}, version='1.0.0')\n"
         "print(result.changes.new_count, 'pandas' in sys.modules)\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
