@@ -168,7 +168,7 @@ def sorted_pairs(keys: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.nda
         return rows[:0], rows[:0]
     order = stable_order(keys)
     ordered = keys[order]
-    new_run = np.concatenate([[True], ordered[1:] != ordered[:-1]])
+    new_run = run_starts(ordered)
     run_start = np.maximum.accumulate(np.where(new_run, np.arange(len(ordered)), 0))
     repeated = np.flatnonzero(~new_run & (ordered != 0))
     return rows[order[run_start[repeated]]], rows[order[repeated]]
@@ -177,9 +177,12 @@ def sorted_pairs(keys: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.nda
 def distinct(ordered: np.ndarray) -> np.ndarray:
     """The values of a sorted array, each once: `np.unique` without its sort, nor its import
     of numpy.ma (a fortieth of a second, at the end of every validation)."""
-    if not len(ordered):
-        return ordered
-    return ordered[np.concatenate([[True], ordered[1:] != ordered[:-1]])]
+    return ordered[run_starts(ordered)]
+
+
+def run_starts(ordered: np.ndarray) -> np.ndarray:
+    """Where each run of equal values of a sorted array starts (a boolean mask)."""
+    return np.concatenate([[True], ordered[1:] != ordered[:-1]])[: len(ordered)]
 
 
 def stable_order(keys: np.ndarray) -> np.ndarray:

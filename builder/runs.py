@@ -561,7 +561,7 @@ class RunReader:
     def __init__(self, run: Run, start: int = 0) -> None:
         self.path = run.rows
         self.bounds = np.cumsum((0, *run.batch_rows))
-        self.batch = int(np.searchsorted(self.bounds, start, side="right")) - 1
+        self.batch = batch_of(self.bounds, start)
         self.offset = start - int(self.bounds[self.batch])
         self.current: pa.RecordBatch | None = None
         self.cached: tuple[int, list[str]] | None = None
@@ -582,11 +582,16 @@ class RunReader:
 
     def line(self, row: int) -> str:
         """The JSONL line of one row, without its newline."""
-        batch = int(np.searchsorted(self.bounds, row, side="right")) - 1
+        batch = batch_of(self.bounds, row)
         if self.cached is None or self.cached[0] != batch:
             lines = read_batch(self.path, batch).column(build.LINE_COLUMN).to_pylist()
             self.cached = (batch, lines)
         return self.cached[1][row - int(self.bounds[batch])].removesuffix("\n")
+
+
+def batch_of(bounds: np.ndarray, row: int) -> int:
+    """The batch that holds a row, given where the batches start (`bounds`, from 0 on)."""
+    return int(np.searchsorted(bounds, row, side="right")) - 1
 
 
 class InputFiles:
@@ -660,7 +665,7 @@ class InputReader:
         """Starts and lengths of the lines of `count` rows from `row` on."""
         starts, lengths = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
         while count > 0:
-            index = int(np.searchsorted(self.bounds, row, side="right")) - 1
+            index = batch_of(self.bounds, row)
             if index != self.batch:
                 batch = self.key_file.get_batch(index)
                 self.batch_places = tuple(card.int64_values(batch.column(n)) for n in ("offset", "length"))
