@@ -249,6 +249,11 @@ def build_command(
         newsset build --articles articles --version 1.0.0 --out dist
         newsset build --bump minor --engine ray --address 10.0.0.5:6379
     """
+    if engine == "local":
+        from builder import plots
+
+        plots.start_ahead()  # before the imports below, on the core they leave idle
+        click.get_current_context().call_on_close(plots.stop_ahead)  # unused where nothing is built
     from builder.release import ReleaseError, build_release
 
     if version and bump:

@@ -11,7 +11,11 @@ table under it in the card names them.
 
 from __future__ import annotations
 
+import atexit
+import multiprocessing
+import multiprocessing.connection
 from collections.abc import Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -39,15 +43,116 @@ def write_plots(
 ) -> list[str]:
     """Draw the three plots into `folder` and return their paths relative to it; in `jobs`
     processes (each plot is drawn on its own, so the bytes do not depend on it)."""
-    (folder / PLOTS_DIR).mkdir(parents=True, exist_ok=True)
-    todo = [
-        (folder / MONTHS_FILE, per_month),
-        (folder / LENGTHS_FILE, lengths),
-        (folder / SECTIONS_FILE, per_section),
-    ]
-    for _ in workers.imap(draw_named, todo, min(jobs, len(todo))):
-        pass
+    ahead = take_ahead()
+    try:
+        (folder / PLOTS_DIR).mkdir(parents=True, exist_ok=True)
+        todo = [
+            (folder / MONTHS_FILE, per_month),
+            (folder / LENGTHS_FILE, lengths),
+            (folder / SECTIONS_FILE, per_section),
+        ]
+        jobs = min(jobs, len(todo))
+        if ahead is None or not ahead.draw(todo, jobs):
+            draw_all(todo, jobs)
+    finally:
+        if ahead is not None:
+            ahead.close()
     return [MONTHS_FILE, LENGTHS_FILE, SECTIONS_FILE]
+
+
+def draw_all(todo: list[tuple[Path, Any]], jobs: int) -> None:
+    for _ in workers.imap(draw_named, todo, jobs):
+        pass
+
+
+class Ahead:
+    """A process that imports matplotlib before the plots are asked for, then draws them
+    (`start_ahead`): `newsset build` starts it before its own imports, so the half second of
+    matplotlib's runs on the core those leave idle, not beside the shard writers. It draws
+    once, in `jobs` processes as `write_plots` would, and ends when its pipe closes (`close`,
+    which `write_plots` calls whatever happens)."""
+
+    def __init__(self) -> None:
+        context = workers.start_context()
+        self.pipe, theirs = context.Pipe()
+        self.process = context.Process(target=serve, args=(theirs, self.pipe), name="newsset-plots")
+        self.process.start()
+        theirs.close()
+
+    def draw(self, todo: list[tuple[Path, Any]], jobs: int) -> bool:
+        """Have the process draw the plots; False where it is gone (the caller draws them)."""
+        try:
+            self.pipe.send((todo, jobs))
+            failure = self.pipe.recv()
+        except (EOFError, OSError):
+            return False
+        if failure is not None:
+            raise failure
+        return True
+
+    def close(self) -> None:
+        """Tell the process to stop, where it waits still (the end of the pipe alone would not
+        tell it while a process forked from this one holds a copy), and wait for it."""
+        with suppress(OSError):
+            self.pipe.send(None)
+        self.pipe.close()
+        self.process.join()
+
+
+def serve(pipe: multiprocessing.connection.Connection, theirs: multiprocessing.connection.Connection) -> None:
+    """The plotting process (Ahead): import, wait for the plots, draw them, answer None or the
+    exception that stopped them. It ends without drawing when told to stop (None) or when its
+    pipe closes first."""
+    theirs.close()  # the parent's end, copied by the fork
+    preload()
+    try:
+        job = pipe.recv()
+    except EOFError:
+        return
+    if job is None:
+        return
+    try:
+        draw_all(*job)
+    except Exception as err:  # raised in the parent, as drawing there would have
+        try:
+            pipe.send(err)
+        except Exception:  # an exception that does not pickle: its message
+            pipe.send(RuntimeError(f"the plots could not be drawn: {err}"))
+        return
+    pipe.send(None)
+
+
+_ahead: Ahead | None = None
+
+
+def start_ahead() -> None:
+    """Start the plotting process (Ahead) for the next `write_plots`, where processes fork (on
+    other platforms the plots are drawn as without it). One at a time; stopped at exit."""
+    global _ahead
+    stop_ahead()
+    if "fork" in multiprocessing.get_all_start_methods():
+        _ahead = Ahead()
+
+
+def stop_ahead() -> None:
+    """End the plotting process, if one was started and not used."""
+    ahead = take_ahead()
+    if ahead is not None:
+        ahead.close()
+
+
+def take_ahead() -> Ahead | None:
+    global _ahead
+    ahead, _ahead = _ahead, None
+    return ahead
+
+
+def drawing_ahead() -> bool:
+    """Is a plotting process waiting (then this one need not import matplotlib)?"""
+    return _ahead is not None
+
+
+atexit.register(stop_ahead)
 
 
 def draw_named(job: tuple[Path, Any]) -> None:

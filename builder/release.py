@@ -241,7 +241,8 @@ def write_release(
     Data Package metadata, then the checksums."""
     folder.mkdir(parents=True)
     data_dir = folder / build.DATA_DIR
-    stats = todo.corpus.write_data(data_dir, config.build, jobs, progress, meanwhile=plots.preload)
+    preload = None if plots.drawing_ahead() else plots.preload
+    stats = todo.corpus.write_data(data_dir, config.build, jobs, progress, meanwhile=preload)
     todo.corpus.drop_runs()
     shutil.copyfile(schema.schema_path(), folder / SCHEMA_COPY)
     stats.write_plots(folder, jobs)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -209,6 +211,9 @@ def test_build_refuses_a_corpus_with_errors(project):
     assert "Not built" in result.output
     assert not project.out.exists()
     assert not project.changelog.exists()
+    assert not [
+        p for p in multiprocessing.active_children() if p.name == "newsset-plots"
+    ]  # none left waiting
 
 
 def test_a_clone_without_newsset_toml_builds_with_the_defaults(make_project, tmp_path):
@@ -325,3 +330,69 @@ def test_the_plots_are_the_same_bytes_drawn_in_one_process_or_several(tmp_path: 
         drawn[jobs] = {name: (folder / name).read_bytes() for name in names}
     assert len(drawn[1]) == 3 and all(data.startswith(b"\x89PNG") for data in drawn[1].values())
     assert drawn[1] == drawn[2]
+
+
+PLOT_DATA = (
+    [(f"2020-{m:02d}", m * 3) for m in range(1, 13)],
+    Lengths.of(list(range(100, 2100, 7))),
+    [("要闻", 9), ("综合", 4), ("社会", 4)],
+)
+
+
+def drawn_plots(folder: Path, jobs: int = 2) -> dict[str, bytes]:
+    from builder import plots
+
+    return {name: (folder / name).read_bytes() for name in plots.write_plots(folder, *PLOT_DATA, jobs=jobs)}
+
+
+def test_a_plotting_process_started_ahead_draws_the_same_bytes_and_is_used_once(tmp_path: Path) -> None:
+    from builder import plots
+
+    here = drawn_plots(tmp_path / "here")
+    plots.start_ahead()
+    ahead = plots._ahead
+    assert ahead is not None and plots.drawing_ahead()
+    assert drawn_plots(tmp_path / "ahead") == here
+    assert not plots.drawing_ahead()
+    ahead.process.join(timeout=10)
+    assert ahead.process.exitcode == 0
+
+
+def test_plots_are_drawn_here_when_the_process_ahead_is_gone(tmp_path: Path) -> None:
+    from builder import plots
+
+    plots.start_ahead()
+    assert plots._ahead is not None
+    plots._ahead.process.kill()
+    plots._ahead.process.join(timeout=10)
+    assert drawn_plots(tmp_path / "here") == drawn_plots(tmp_path / "again")
+
+
+def test_a_plot_that_fails_in_the_process_ahead_fails_the_same_way(tmp_path: Path) -> None:
+    from builder import plots
+
+    (tmp_path / plots.LENGTHS_FILE).mkdir(parents=True)  # a folder where a plot goes
+    plots.start_ahead()
+    ahead = plots._ahead
+    with pytest.raises(IsADirectoryError):
+        plots.write_plots(tmp_path, *PLOT_DATA, jobs=1)
+    assert ahead is not None and not plots.drawing_ahead() and ahead.process.exitcode == 0
+
+
+def test_an_unused_plotting_process_ends_when_stopped() -> None:
+    from builder import plots
+
+    plots.start_ahead()
+    ahead = plots._ahead
+    assert ahead is not None
+    plots.start_ahead()  # a second start stops the first
+    assert not ahead.process.is_alive() and ahead.process.exitcode == 0
+    second = plots._ahead
+    holder = multiprocessing.get_context("fork").Process(target=time.sleep, args=(60,))
+    holder.start()  # holds a copy of this end of the pipe: its closing alone is no signal
+    try:
+        plots.stop_ahead()
+        assert second is not None and not second.process.is_alive() and second.process.exitcode == 0
+    finally:
+        holder.kill()
+        holder.join()
