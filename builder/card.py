@@ -398,7 +398,8 @@ class Tally:
     Tallies of consecutive parts of the rows combine with `update`, in the parts' order.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, count_lengths: bool = True) -> None:
+        self.count_lengths = count_lengths  # False where the body lengths are counted elsewhere
         self.months: Counter[str] = Counter()
         self.sources: Counter[str] = Counter()
         self.sections: Counter[str] = Counter()
@@ -416,8 +417,9 @@ class Tally:
             self.months[day.isoformat()[:7]] += n
         self.sources.update(counted(table.column("source")))
         self.sections.update(counted(table.column("section")))
-        lengths = [int64_values(chunk) for chunk in pc.utf8_length(table.column("body")).chunks]
-        self.lengths = self.lengths.plus(Lengths.of(np.concatenate(lengths)))
+        if self.count_lengths:
+            lengths = [int64_values(chunk) for chunk in pc.utf8_length(table.column("body")).chunks]
+            self.lengths = self.lengths.plus(Lengths.of(np.concatenate(lengths)))
         self.extend_span((dates[0].as_py().isoformat(), dates[-1].as_py().isoformat()))
 
     def extend_span(self, span: tuple[str, str] | None) -> None:

@@ -27,6 +27,14 @@ class Lengths:
         return cls(values, counts.astype(np.int64))
 
     @classmethod
+    def counted(cls, lengths: np.ndarray) -> Lengths:
+        """`of`, by counting (`np.bincount`): lengths are small integers, so this is faster than
+        the sort of np.unique, which also imports numpy.ma (25 ms)."""
+        counts = np.bincount(np.asarray(lengths, dtype=np.int64))
+        values = np.flatnonzero(counts)
+        return cls(values.astype(np.int64), counts[values].astype(np.int64))
+
+    @classmethod
     def empty(cls) -> Lengths:
         return cls(np.zeros(0, np.int64), np.zeros(0, np.int64))
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import bisect
 import ctypes
+import dataclasses
 import functools
 import heapq
 import json
@@ -50,6 +51,7 @@ import pyarrow as pa
 from builder import build, card, keyfiles, locations, schema, screens, validate, workers
 from builder.config import BuildConfig
 from builder.diff import DIGESTS, line_digest
+from builder.lengths import Lengths
 from builder.progress import Progress
 from builder.scratch import Scratch
 from builder.sources import plain_jsonl_bytes
@@ -97,6 +99,7 @@ class Run:
     batch_rows: tuple[int, ...]
     span: tuple[str, str]
     source: SourceFile | None = None
+    lengths: np.ndarray | None = None  # its bodies' lengths in characters (int32), from the pass
 
     @property
     def count(self) -> int:
@@ -116,6 +119,7 @@ class Staged:
 
     report: validate.Report
     runs: list[Run] = field(default_factory=list)
+    lengths: Lengths | None = None  # the body lengths, where the pass counted them (`body_lengths`)
     removing: multiprocessing.process.BaseProcess | None = None  # the process of `drop_runs`
     merging: Merging | None = None  # the merge, started while the corpus was checked
 
@@ -153,7 +157,9 @@ class Staged:
     ) -> card.Stats:
         """The Parquet and JSONL shards of the release, merged from the runs (`write_data`)."""
         # the merge is passed on, not kept here, so that write_data can let go of its sizes
-        return write_data(self.runs, data_dir, settings, jobs, progress, meanwhile, self.merged())
+        return write_data(
+            self.runs, data_dir, settings, jobs, progress, meanwhile, self.merged(), self.lengths
+        )
 
     def merged(self) -> tuple[np.ndarray, np.ndarray] | None:
         """The runs' merge, where a child made it (`Merging`); None where write_data merges."""
@@ -220,12 +226,12 @@ def stage(
             checked=merging.start,
         )
         give_back_memory()
-        runs = [run for run in outputs if run is not None]
+        runs, lengths = body_lengths([run for run in outputs if run is not None])
         if report.errors:
             merging.stop()
             remove_files([path for run in runs for path in run.files])
             runs = []
-        staged = Staged(report, runs, merging=merging if runs else None)
+        staged = Staged(report, runs, lengths, merging=merging if runs else None)
         try:
             yield staged
         finally:
@@ -277,12 +283,13 @@ def stage_unit(
     errors. The run points into the input (`write_input_run`) where it can."""
     source = source_file(unit)  # before the unit is read: a change while it is read is seen
     with workers.fewer_collections():
-        result, entries = unit_entries(unit, placing=source is not None)
+        result, entries, lengths = unit_entries(unit, placing=source is not None)
         if entries and not result.errors:
             if source is not None and any(entry[2] >= 0 for entry in entries):
-                result.output = write_input_run(entries, source, folder, key_rows)
+                run = write_input_run(entries, source, folder, key_rows)
             else:
-                result.output = write_run(*run_tables(entries), folder, batch_bytes, key_rows)
+                run = write_run(*run_tables(entries), folder, batch_bytes, key_rows)
+            result.output = dataclasses.replace(run, lengths=np.array(lengths, dtype=np.int32))
     return result
 
 
@@ -306,24 +313,30 @@ def sorted_unit(unit: validate.Unit) -> validate.UnitResult:
     """Validate one unit (check_unit); its `output` is its valid records sorted, as the tables
     of a run (`run_tables`), or None if the unit has errors."""
     with workers.fewer_collections():
-        result, entries = unit_entries(unit)
+        result, entries, _ = unit_entries(unit)
         result.output = run_tables(entries) if entries and not result.errors else None
     return result
 
 
-def unit_entries(unit: validate.Unit, placing: bool = False) -> tuple[validate.UnitResult, list[Entry]]:
-    """Validate one unit (check_unit); return the result and the `Entry` of each record
-    without errors, in input order. `placing`: the run will point to the lines that have a
-    place in their file (`write_input_run`), so their entries keep only the release line's
-    size and digest, and the unit's lines are not all held in memory at once."""
+def unit_entries(
+    unit: validate.Unit, placing: bool = False
+) -> tuple[validate.UnitResult, list[Entry], list[int]]:
+    """Validate one unit (check_unit); return the result, the `Entry` of each record without
+    errors, in input order, and the length of each one's body in characters (Python's, which
+    it has already: the shard writers then need not count them in the UTF-8 again). `placing`:
+    the run will point to the lines that have a place in their file (`write_input_run`), so
+    their entries keep only the release line's size and digest, and the unit's lines are not
+    all held in memory at once."""
     names = schema.field_names()
     entries: list[Entry] = []
+    lengths: list[int] = []
     in_c = screens.native()
     fields = tuple(name.encode("ascii") for name in names) if in_c else ()
 
     def keep(src: Any, found: list[Any]) -> None:
         if found and any(d.severity == validate.ERROR for d in found):
             return
+        lengths.append(len(src.data[build.BODY]))  # the release's body is the record's
         line = release_line(src, fields) if in_c else None
         if line is None:
             record = build.to_record(src.data, names)
@@ -336,7 +349,7 @@ def unit_entries(unit: validate.Unit, placing: bool = False) -> tuple[validate.U
             kept = b"" if placing and at >= 0 else line
             entries.append((build.sort_key(src.data), kept, at, length, len(line) + 1, line_digest(line)))
 
-    return validate.check_unit(unit, keep), entries
+    return validate.check_unit(unit, keep), entries, lengths
 
 
 # A record of a run before it is sorted: its sort key; its release line (b"" where the run
@@ -845,6 +858,7 @@ class ShardJob:
     order: np.ndarray
     data_dir: str
     settings: BuildConfig
+    count_lengths: bool = True  # False where the pass counted the body lengths
 
 
 def write_data(
@@ -855,13 +869,15 @@ def write_data(
     progress: bool | None = None,
     meanwhile: Callable[[], object] | None = None,
     merged: tuple[np.ndarray, np.ndarray] | None = None,
+    lengths: Lengths | None = None,
 ) -> card.Stats:
     """Merge the runs into the Parquet and JSONL shards; return the card's statistics.
 
     The shards are cut by build.plan_shards from the merged rows' sizes, then written by
     `jobs` processes, a worker per shard; the bytes do not depend on `jobs`. `meanwhile` is
     what this process does while they write (`workers.imap`). `merged` is the runs' `merge`,
-    where it was made already (`Merging`).
+    where it was made already (`Merging`). `lengths`: the bodies' lengths, where the pass
+    counted them (`body_lengths`); the shard writers count them otherwise.
     """
     data_dir.mkdir(parents=True, exist_ok=True)
     order, sizes = merged if merged is not None else merge(runs)
@@ -874,8 +890,9 @@ def write_data(
     todo = []
     for index, rng in enumerate(shards):
         part = order[rng.start : rng.stop]
+        starts = tuple(taken.tolist())
         todo.append(
-            ShardJob(index, len(shards), tuple(runs), tuple(taken.tolist()), part, str(data_dir), settings)
+            ShardJob(index, len(shards), tuple(runs), starts, part, str(data_dir), settings, lengths is None)
         )
         taken += np.bincount(part, minlength=len(runs))
     tally = card.Tally()
@@ -885,7 +902,18 @@ def write_data(
         tally.update(part_tally)
         shown.update(2, len(rng), size)
     shown.close()
+    if lengths is not None:
+        tally.lengths = lengths
     return tally.stats()
+
+
+def body_lengths(runs: Sequence[Run]) -> tuple[list[Run], Lengths | None]:
+    """The runs without their body lengths (`Run.lengths`), and those lengths counted together;
+    None where the pass did not count them for every run (the shard writers count them then)."""
+    if not runs or any(run.lengths is None for run in runs):
+        return list(runs), None
+    lengths = Lengths.counted(np.concatenate([run.lengths for run in runs]))
+    return [dataclasses.replace(run, lengths=None) for run in runs], lengths
 
 
 def write_shard(job: ShardJob) -> card.Tally:
@@ -893,16 +921,22 @@ def write_shard(job: ShardJob) -> card.Tally:
     files = InputFiles()
     readers = [reader(run, start, files) for run, start in zip(job.runs, job.starts, strict=True)]
     groups = row_groups(readers, job.order, job.settings.row_group_rows)
-    return write_counted_shard(groups, job.index, job.count, Path(job.data_dir), job.settings)
+    tally = card.Tally(count_lengths=job.count_lengths)
+    return write_counted_shard(groups, job.index, job.count, Path(job.data_dir), job.settings, tally)
 
 
 def write_counted_shard(
-    groups: Iterable[pa.Buffer], index: int, count: int, folder: Path, settings: BuildConfig
+    groups: Iterable[pa.Buffer],
+    index: int,
+    count: int,
+    folder: Path,
+    settings: BuildConfig,
+    tally: card.Tally | None = None,
 ) -> card.Tally:
     """Write shard `index` of `count` from its row groups' JSONL bytes (build.write_shard); return the
-    tally of its rows for the card, with the files' facts (sizes, SHA-256) measured here, in the
-    shard's worker. Both engines write their shards with it."""
-    tally = card.Tally()
+    tally of its rows for the card (`tally`, or a new one), with the files' facts (sizes,
+    SHA-256) measured here, in the shard's worker. Both engines write their shards with it."""
+    tally = tally if tally is not None else card.Tally()
     measured = 0
 
     def observe(table: pa.Table, data: pa.Buffer) -> None:

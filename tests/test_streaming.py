@@ -188,7 +188,16 @@ def test_streamed_shards_are_the_bytes_of_the_in_memory_build(
         assert len(staged.runs) > 10
         assert all(pa.ipc.open_file(run.keys).num_record_batches > 1 for run in staged.runs if run.count > 16)
         assert sum(run.count > 16 for run in staged.runs) > 10
-        stats = runs.write_data(staged.runs, tmp_path / "streamed", SETTINGS, jobs=2)
+        assert staged.lengths is not None and all(run.lengths is None for run in staged.runs)
+        with monkeypatch.context() as patch:  # the writers count no length again
+            patch.setattr(card.pc, "utf8_length", None)
+            stats = runs.write_data(
+                staged.runs, tmp_path / "streamed", SETTINGS, jobs=2, lengths=staged.lengths
+            )
+        counted = runs.write_data(staged.runs, tmp_path / "counted", SETTINGS, jobs=2)  # by the writers
+    assert file_hashes(tmp_path / "counted") == file_hashes(tmp_path / "streamed")
+    assert counted.lengths.values.tolist() == stats.lengths.values.tolist()
+    assert counted.lengths.counts.tolist() == stats.lengths.counts.tolist()
     streamed = file_hashes(tmp_path / "streamed")
     assert streamed == file_hashes(reference)
     parquet = sorted((tmp_path / "streamed").glob("*.parquet"))
@@ -466,8 +475,8 @@ def test_entries_of_a_placed_unit_keep_the_size_and_digest_not_the_line(corpus: 
     records without a place keep their lines; the same unit not placed keeps every line, with
     the same sizes and digests."""
     unit = validate.plan_units([corpus / "a.jsonl"])[0]
-    _, placed = runs.unit_entries(unit, placing=True)
-    _, kept = runs.unit_entries(unit)
+    _, placed, _ = runs.unit_entries(unit, placing=True)
+    _, kept, _ = runs.unit_entries(unit)
     assert len(placed) == len(kept) > 3
     with_place = [i for i, entry in enumerate(placed) if entry[2] >= 0]
     assert 0 < len(with_place) < len(placed)  # a.jsonl has records whose authors come from the byline
