@@ -428,22 +428,24 @@ def run_tables(entries: list[Entry]) -> tuple[pa.Table, pa.Table]:
 
 def key_table(entries: list[Entry], places: bool = False) -> pa.Table:
     """The keys of sorted entries (KEYS), and with `places` where their lines are (PLACED_KEYS)."""
-    keys = [entry[0] for entry in entries]
-    digests = b"".join([entry[5] for entry in entries])
+    keys, _, offsets, lengths, sizes, digests = zip(*entries, strict=True) if entries else ((),) * 6
     columns = [
         lines_array([key[0].encode("utf-8") for key in keys]),
         int64_array([build.page_of(key) for key in keys]),
         lines_array([key[3].encode("utf-8") for key in keys]),
-        int64_array([entry[4] for entry in entries]),
-        pa.Array.from_buffers(pa.binary(16), len(entries), [None, pa.py_buffer(digests)]),
+        int64_array(sizes),
+        pa.Array.from_buffers(pa.binary(16), len(entries), [None, pa.py_buffer(b"".join(digests))]),
     ]
     if places:
-        columns += [int64_array([e[2] for e in entries]), int64_array([e[3] for e in entries])]
+        columns += [int64_array(offsets), int64_array(lengths)]
     return pa.Table.from_arrays(columns, schema=PLACED_KEYS if places else KEYS)
 
 
-def int64_array(values: list[int | None]) -> pa.Array:
+def int64_array(values: Sequence[int | None]) -> pa.Array:
     """Integers, some perhaps None, as an Arrow int64 array made from its buffers."""
+    if None not in values:
+        data = pa.py_buffer(np.array(values, dtype=np.int64))
+        return pa.Array.from_buffers(pa.int64(), len(values), [None, data])
     missing = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
     data = np.array([0 if v is None else v for v in values], dtype=np.int64)
     nulls = int(missing.sum())
@@ -489,11 +491,10 @@ def write_input_run(entries: list[Entry], source: SourceFile, folder: str, key_r
     without a place (a record whose authors come from its byline, say) are *held* in the rows
     file, in run order; such a row's offset is -1 and its length its row there."""
     entries.sort(key=operator.itemgetter(0))
-    held = [line for _, line, at, *_ in entries if at < 0]
-    numbered = iter(range(len(held)))
-    entries = [
-        (key, line, at, n if at >= 0 else next(numbered), *more) for key, line, at, n, *more in entries
-    ]
+    held = [entry[1] for entry in entries if entry[2] < 0]
+    if held:
+        numbered = iter(range(len(held)))
+        entries = [entry if entry[2] >= 0 else (*entry[:3], next(numbered), *entry[4:]) for entry in entries]
     keys = key_table(entries, places=True)
     handle, keys_path = tempfile.mkstemp(dir=folder, prefix="run-", suffix=".keys.arrow")
     os.close(handle)
