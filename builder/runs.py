@@ -913,7 +913,7 @@ def body_lengths(runs: Sequence[Run]) -> tuple[list[Run], Lengths | None]:
     None where the pass did not count them for every run (the shard writers count them then)."""
     if not runs or any(run.lengths is None for run in runs):
         return list(runs), None
-    lengths = Lengths.counted(np.concatenate([run.lengths for run in runs]))
+    lengths = Lengths.of(np.concatenate([run.lengths for run in runs]))
     return [dataclasses.replace(run, lengths=None) for run in runs], lengths
 
 
