@@ -84,7 +84,10 @@ class SourceFile:
     def check(self, found: os.stat_result) -> None:
         """Raise InputChanged unless the file (as `os.stat` found it) is as it was."""
         if (found.st_size, found.st_mtime_ns) != (self.size, self.mtime_ns):
-            raise InputChanged(f"{self.path} changed while the build read it; build again")
+            raise self.changed()
+
+    def changed(self) -> InputChanged:
+        return InputChanged(f"{self.path} changed while the build read it; build again")
 
 
 @dataclass(frozen=True)
@@ -627,7 +630,7 @@ class InputFiles:
         offsets = np.empty(len(starts) + 1, np.int32)
         made = screens.compiled().release_lines(data, starts, lengths, self.fields, out, offsets)
         if made is None:
-            raise InputChanged(f"{source.path} changed while the build read it; build again")
+            raise source.changed()
         out.resize(made)
         if len(starts):
             keyfiles.unmap(data, int(starts.min()), int((starts + lengths).max()))
